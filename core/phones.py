@@ -1,0 +1,56 @@
+"""Phone numbers: stored in E.164 (+966501234567), the number as typed kept beside it."""
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from core.text import normalize_digits
+
+
+def to_e164(raw: str, region: str | None = None) -> str:
+    """Parse a phone number typed in any common format and return it in E.164.
+
+    Accepts local numbers (read in `region`, default settings.PHONE_DEFAULT_REGION),
+    international ones (+966…, 00966…), spaces, dashes, brackets and Arabic-Indic
+    digits. Raises ValidationError with a translated message when it is not a
+    possible, valid number.
+    """
+    text = normalize_digits((raw or "").strip())
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(
+            _(
+                "“%(value)s” is not a valid phone number. Check the number, or include the country code, for example +966 50 123 4567."
+            ),
+            code="invalid_phone",
+            params={"value": raw},
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def search_form(raw: str, region: str | None = None) -> str | None:
+    """E.164 form of a search query that looks like a phone number, else None."""
+    text = normalize_digits(raw or "")
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 6 or any(ch.isalpha() for ch in text):
+        return None
+    try:
+        return to_e164(text, region)
+    except ValidationError:
+        return None
+
+
+def format_international(e164: str) -> str:
+    """Human form of an E.164 number: +966 50 123 4567."""
+    if not e164:
+        return ""
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
