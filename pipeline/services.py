@@ -1,0 +1,167 @@
+"""Writes to deals: create, edit, move between stages, win and lose. Web, API and tasks call these."""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.exceptions import StaleVersionError
+from core.services import resolve_owner_and_team
+from pipeline.models import Deal, Pipeline, Stage, StageChange, StageKind
+
+
+def _default_pipeline() -> Pipeline:
+    pipeline = Pipeline.objects.filter(is_active=True).order_by("order", "pk").first()
+    if pipeline is None:
+        raise ValidationError({"pipeline": _("Create a pipeline with stages before adding deals.")})
+    return pipeline
+
+
+def _first_open_stage(pipeline: Pipeline) -> Stage:
+    stage = pipeline.stages.filter(kind=StageKind.OPEN).order_by("order", "pk").first()
+    if stage is None:
+        raise ValidationError({"stage": _("This pipeline has no open stage yet.")})
+    return stage
+
+
+@transaction.atomic
+def deal_create(
+    *,
+    by,
+    title: str,
+    amount,
+    currency: str,
+    pipeline: Pipeline | None = None,
+    stage: Stage | None = None,
+    owner=None,
+    team=None,
+    **fields,
+) -> Deal:
+    """Create a deal in its pipeline's first open stage (or the stage given) and record its entry."""
+    owner, team = resolve_owner_and_team(by=by, owner=owner, team=team)
+    pipeline = pipeline or (stage.pipeline if stage else _default_pipeline())
+    stage = stage or _first_open_stage(pipeline)
+    now = timezone.now()
+    deal = Deal(
+        title=title,
+        amount=amount,
+        currency=currency,
+        pipeline=pipeline,
+        stage=stage,
+        owner=owner,
+        team=team,
+        stage_entered_at=now,
+        closed_at=now if stage.kind != StageKind.OPEN else None,
+        **fields,
+    )
+    deal.full_clean()
+    deal.save()
+    StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, at=now, by=by)
+    return deal
+
+
+def _lock(deal: Deal, expected_version: int | None) -> Deal:
+    """Re-read the deal under a row lock and refuse the write if it changed since `expected_version`."""
+    locked = Deal.objects.select_for_update().select_related("stage", "pipeline").get(pk=deal.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersionError(current_version=locked.version)
+    return locked
+
+
+def _save(deal: Deal, update_fields: list[str] | None = None) -> Deal:
+    deal.version = F("version") + 1
+    deal.save(update_fields=None if update_fields is None else [*update_fields, "version", "updated_at"])
+    deal.refresh_from_db(fields=["version"])
+    return deal
+
+
+@transaction.atomic
+def deal_update(*, deal: Deal, by, expected_version: int | None = None, **fields) -> Deal:
+    """Edit a deal's details. Stage changes go through `deal_move_to_stage` so history is kept."""
+    if "stage" in fields or "pipeline" in fields:
+        raise ValueError("use deal_move_to_stage to change a deal's stage")
+    deal = _lock(deal, expected_version)
+    for name, value in fields.items():
+        setattr(deal, name, value)
+    deal.full_clean()
+    return _save(deal)
+
+
+@transaction.atomic
+def deal_move_to_stage(
+    *,
+    deal: Deal,
+    stage: Stage,
+    by,
+    expected_version: int | None = None,
+    at: datetime | None = None,
+    loss_reason=None,
+    competitor: str | None = None,
+    loss_note: str | None = None,
+) -> Deal:
+    """Move a deal to another stage of its pipeline, recording the change.
+
+    Entering a won or lost stage closes the deal; leaving one reopens it.
+    `expected_version` (from the board or an If-Match header) makes the move
+    refuse, changing nothing, when someone else changed the deal meanwhile.
+    """
+    deal = _lock(deal, expected_version)
+    if stage.pipeline_id != deal.pipeline_id:
+        raise ValidationError({"stage": _("The stage belongs to another pipeline.")})
+    if stage.pk == deal.stage_id:
+        return deal
+    now = at or timezone.now()
+    from_stage = deal.stage
+    deal.stage = stage
+    deal.stage_entered_at = now
+    if stage.kind == StageKind.OPEN:
+        deal.closed_at = None
+        deal.loss_reason = None
+        deal.loss_note = ""
+    else:
+        deal.closed_at = now
+    if stage.kind == StageKind.LOST:
+        deal.loss_reason = loss_reason
+        if competitor is not None:
+            deal.competitor = competitor
+        if loss_note is not None:
+            deal.loss_note = loss_note
+    deal.full_clean()
+    _save(deal)
+    StageChange.objects.create(deal=deal, from_stage=from_stage, to_stage=stage, at=now, by=by)
+    return deal
+
+
+def _closing_stage(deal: Deal, kind: str) -> Stage:
+    stage = Stage.objects.filter(pipeline_id=deal.pipeline_id, kind=kind).order_by("order", "pk").first()
+    if stage is None:
+        if kind == StageKind.WON:
+            raise ValidationError(_("This pipeline has no won stage."))
+        raise ValidationError(_("This pipeline has no lost stage."))
+    return stage
+
+
+def deal_mark_won(*, deal: Deal, by, expected_version: int | None = None) -> Deal:
+    return deal_move_to_stage(
+        deal=deal, stage=_closing_stage(deal, StageKind.WON), by=by, expected_version=expected_version
+    )
+
+
+def deal_mark_lost(
+    *, deal: Deal, by, loss_reason, competitor: str = "", note: str = "", expected_version: int | None = None
+) -> Deal:
+    """Close a deal as lost; a reason is required, the competitor is optional."""
+    if loss_reason is None:
+        raise ValidationError({"loss_reason": _("Choose why the deal was lost.")})
+    return deal_move_to_stage(
+        deal=deal,
+        stage=_closing_stage(deal, StageKind.LOST),
+        by=by,
+        expected_version=expected_version,
+        loss_reason=loss_reason,
+        competitor=competitor,
+        loss_note=note,
+    )
