@@ -1,0 +1,45 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Team, User
+
+admin.site.site_header = _("Safqa administration")
+admin.site.site_title = _("Safqa")
+admin.site.index_title = _("Administration")
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["user", "team"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    list_display = ["username", "first_name", "last_name", "email", "role", "language", "is_active"]
+    list_filter = ["role", "language", "is_active", "is_staff"]
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Safqa"), {"fields": ("role", "language", "time_zone", "reminder_offset_minutes")}),
+    )
+    add_fieldsets = (
+        *BaseUserAdmin.add_fieldsets,
+        (_("Safqa"), {"fields": ("first_name", "last_name", "email", "role", "language", "time_zone")}),
+    )
+    inlines = [MembershipInline]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "going_cold_days"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "is_manager"]
+    list_filter = ["team", "is_manager"]
+    list_select_related = ["user", "team"]
+    autocomplete_fields = ["user", "team"]

@@ -1,0 +1,14 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User, time_zone_choices
+
+
+class ProfileForm(forms.ModelForm):
+    """What a member may change about themselves."""
+
+    time_zone = forms.ChoiceField(label=_("time zone"), choices=time_zone_choices)
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name", "email", "language", "time_zone", "reminder_offset_minutes"]

@@ -1,0 +1,1 @@
+"""API helpers: pagination, the error shape, visibility-aware viewsets."""
