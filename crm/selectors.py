@@ -2,9 +2,12 @@
 
 from datetime import datetime, time, timedelta
 
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.models import FollowUp, FollowUpStatus
+from core.querysets import is_admin, managed_user_ids, team_ids
+from crm.models import Activity, Company, Contact, FollowUp, FollowUpStatus
 
 
 def end_of_today(now: datetime | None = None) -> datetime:
@@ -21,3 +24,129 @@ def follow_ups_due(*, user, now: datetime | None = None, limit: int = 50):
         .select_related("contact", "company", "deal")
         .order_by("due_at", "pk")[:limit]
     )
+
+
+def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -> list[dict]:
+    """One history of a customer or a deal, newest first: activities, stage changes and follow-ups.
+
+    Each entry is {"kind": "activity" | "stage_change" | "follow_up", "at": datetime, "item": obj}.
+    Three queries whatever the length; each source is cut at `limit` before merging.
+    """
+    from pipeline.models import Deal, StageChange
+
+    if contact is not None:
+        activity_q, follow_up_q = Q(contact=contact), Q(contact=contact)
+        deals = Deal.objects.filter(contact=contact)
+    elif company is not None:
+        activity_q, follow_up_q = Q(company=company), Q(company=company)
+        deals = Deal.objects.filter(company=company)
+    elif deal is not None:
+        activity_q, follow_up_q = Q(deal=deal), Q(deal=deal)
+        deals = Deal.objects.filter(pk=deal.pk)
+    else:
+        raise ValueError("timeline needs a contact, a company or a deal")
+
+    activities = (
+        Activity.objects.visible_to(user)
+        .filter(activity_q)
+        .select_related("actor", "contact", "deal")
+        .order_by("-occurred_at", "-pk")[:limit]
+    )
+    changes = (
+        StageChange.objects.visible_to(user)
+        .filter(deal__in=deals.visible_to(user).values("pk"))
+        .select_related("deal", "from_stage", "to_stage", "by")
+        .order_by("-at", "-pk")[:limit]
+    )
+    follow_ups = (
+        FollowUp.objects.visible_to(user)
+        .filter(follow_up_q)
+        .select_related("assignee", "contact")
+        .order_by("-due_at", "-pk")[:limit]
+    )
+    entries = [{"kind": "activity", "at": a.occurred_at, "item": a} for a in activities]
+    entries += [{"kind": "stage_change", "at": c.at, "item": c} for c in changes]
+    entries += [{"kind": "follow_up", "at": f.completed_at or f.due_at, "item": f} for f in follow_ups]
+    entries.sort(key=lambda entry: entry["at"], reverse=True)
+    return entries[:limit]
+
+
+def follow_ups_for_list(*, user):
+    """Follow-ups for the follow-up list: what the user may see, with what each is about."""
+    return FollowUp.objects.visible_to(user).select_related("assignee", "contact", "company", "deal")
+
+
+def _count_per(queryset, link: str):
+    """Subquery counting the rows of `queryset` that point at the outer row through `link`."""
+    counted = queryset.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def with_company_counts(companies, *, user):
+    """Annotate `contact_count` and `open_deal_count`, counting only what `user` may see.
+
+    Subqueries rather than Count() over joins: two joined counts would multiply
+    each other, and the list stays one query whatever its length.
+    """
+    from pipeline.models import Deal, StageKind
+
+    return companies.annotate(
+        contact_count=_count_per(Contact.objects.visible_to(user), "company"),
+        open_deal_count=_count_per(Deal.objects.visible_to(user).filter(stage__kind=StageKind.OPEN), "company"),
+    )
+
+
+def company_cities(*, user, limit: int = 300) -> list[str]:
+    """Distinct cities of the companies the user may see, for suggestions in the city filter."""
+    return list(
+        Company.objects.visible_to(user)
+        .exclude(city="")
+        .order_by("city")
+        .values_list("city", flat=True)
+        .distinct()[:limit]
+    )
+
+
+def assignable_owners(*, user, keep=None):
+    """People `user` may make the owner of a customer (the rule of core.services.resolve_owner_and_team).
+
+    A rep: themselves; a manager: themselves and the members of the teams they
+    manage; an admin: anyone in a team. `keep` (a user id) stays in the list so an
+    edit form can show a record's current owner even after they changed teams.
+    """
+    from accounts.models import Membership, User
+
+    if is_admin(user):
+        allowed = Q(pk__in=Membership.objects.values("user_id"))
+    else:
+        allowed = Q(pk=user.pk) | Q(pk__in=managed_user_ids(user))
+    allowed &= Q(is_active=True)
+    if keep is not None:
+        allowed |= Q(pk=keep)
+    return User.objects.filter(allowed)
+
+
+def companies_for_contact(*, user, team=None):
+    """Companies a contact may work for: visible to `user` and in the contact's team.
+
+    For a new contact, whose team is not decided yet, the companies of the teams
+    `user` belongs to (an admin: all).
+    """
+    companies = Company.objects.visible_to(user)
+    if team is not None:
+        return companies.filter(team=team)
+    if is_admin(user):
+        return companies
+    return companies.filter(team_id__in=team_ids(user))
+
+
+def customer_deals(*, user, company=None, contact=None):
+    """Deals of a company or a contact that `user` may see: open ones first, the nearest expected close first."""
+    from pipeline.models import Deal, StageKind
+
+    if (company is None) == (contact is None):
+        raise ValueError("customer_deals needs a company or a contact")
+    deals = Deal.objects.visible_to(user).select_related("stage")
+    deals = deals.filter(company=company) if company is not None else deals.filter(contact=contact)
+    still_open = Case(When(stage__kind=StageKind.OPEN, then=0), default=1, output_field=IntegerField())
+    return deals.order_by(still_open, F("expected_close").asc(nulls_last=True), "-pk")

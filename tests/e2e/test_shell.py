@@ -73,7 +73,7 @@ def test_follow_up_done_in_one_click_without_reload(page, world):
     item = page.locator("#follow-up-list li", has_text="اتصل بشركة الأفق")
     assert item.is_visible()
     page.evaluate("window.__marker = 'same page'")
-    item.locator("button").click()
+    item.locator("form[action$='/done/'] button").click()
     page.wait_for_selector("text=اتصل بشركة الأفق", state="detached")
     assert page.evaluate("window.__marker") == "same page"  # swapped by HTMX, not reloaded
 

@@ -1,0 +1,201 @@
+"""Create and edit forms for companies and contacts.
+
+The forms validate what was typed and limit every choice to what the signed-in
+user may pick; the services (crm.services) decide the rest and save.
+"""
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core.querysets import is_admin, managed_user_ids, team_ids
+from crm.countries import country_choices
+from crm.models import Activity, Company, Contact, FollowUp, Tag
+from crm.selectors import assignable_owners, companies_for_contact
+
+
+def _formfield(field, **kwargs):
+    # Reps type "example.com"; without a scheme it is read as https, not the legacy http.
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class CustomerForm(forms.ModelForm):
+    """What companies and contacts share: an owner chosen among the people the user may assign, and tags."""
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        owner = self.fields["owner"]
+        owner.queryset = assignable_owners(user=user, keep=self.instance.owner_id)
+        owner.empty_label = None
+        if self.instance.pk is None and "owner" not in self.initial:
+            self.initial["owner"] = user.pk
+        self.fields["tags"].queryset = Tag.objects.visible_to(user)
+        phone = self.fields["phone_raw"]
+        phone.widget.attrs.update({"type": "tel", "autocomplete": "off", "dir": "ltr"})
+        phone.help_text = _("Any usual format, for example 050 123 4567 or +966 50 123 4567.")
+
+    def main_fields(self):
+        """The fields shown one after another; tags and the grouped fields have their own fieldsets."""
+        return [field for field in self if field.name not in self.grouped_fields]
+
+    def service_fields(self) -> dict:
+        """The cleaned values as keyword arguments for crm.services."""
+        return dict(self.cleaned_data)
+
+
+class CompanyForm(CustomerForm):
+    grouped_fields = ("tags", "notes")
+
+    class Meta:
+        model = Company
+        fields = ["name", "website", "industry", "city", "country", "phone_raw", "owner", "tags", "notes"]
+        formfield_callback = _formfield
+        widgets = {"tags": forms.CheckboxSelectMultiple, "notes": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        current = self.instance.country
+        choices = [("", _("Not stated")), *country_choices()]
+        # A code stored before this list existed (an import, the API) stays selectable.
+        if current and current not in dict(choices):
+            choices.append((current, current))
+        self.fields["country"] = forms.ChoiceField(
+            label=country.label, choices=choices, required=False, help_text=country.help_text
+        )
+        self.fields["website"].widget.attrs.update({"dir": "ltr"})
+
+
+class ContactForm(CustomerForm):
+    class Meta:
+        model = Contact
+        fields = [
+            "first_name",
+            "last_name",
+            "job_title",
+            "company",
+            "email",
+            "phone_raw",
+            "owner",
+            "tags",
+            "preferred_channel",
+            "preferred_language",
+            "accessibility_needs",
+            "needs_sign_language",
+            "needs_large_print",
+            "uses_screen_reader",
+            "consent_marketing",
+            "consent_data_sharing",
+            "notes",
+        ]
+        widgets = {
+            "tags": forms.CheckboxSelectMultiple,
+            "accessibility_needs": forms.Textarea(attrs={"rows": 3}),
+            "notes": forms.Textarea(attrs={"rows": 4}),
+        }
+
+    # Fields shown in their own fieldsets on the page.
+    preference_fields = ("preferred_channel", "preferred_language")
+    accessibility_fields = ("accessibility_needs", "needs_sign_language", "needs_large_print", "uses_screen_reader")
+    consent_fields = ("consent_marketing", "consent_data_sharing")
+    grouped_fields = ("tags", *preference_fields, *accessibility_fields, *consent_fields, "notes")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A contact stays in its team; a new one may join any company of the user's teams.
+        team = self.instance.team if self.instance.pk else None
+        company = self.fields["company"]
+        company.queryset = companies_for_contact(user=self.user, team=team).order_by("name_normalized", "pk")
+        company.empty_label = _("No company")
+        self.fields["preferred_channel"].choices = [
+            ("", _("Not stated")),
+            *self.fields["preferred_channel"].choices[1:],
+        ]
+        self.fields["preferred_language"].choices = [
+            ("", _("Not stated")),
+            *self.fields["preferred_language"].choices[1:],
+        ]
+        self.fields["email"].widget.attrs.update({"autocomplete": "off", "dir": "ltr"})
+        # The fieldset's legend already says "Accessibility needs".
+        self.fields["accessibility_needs"].label = _("Details")
+
+    def field_group(self, names):
+        return [self[name] for name in names]
+
+    def preference_group(self):
+        return self.field_group(self.preference_fields)
+
+    def accessibility_group(self):
+        return self.field_group(self.accessibility_fields)
+
+    def consent_group(self):
+        return self.field_group(self.consent_fields)
+
+
+# Activities and follow-ups -------------------------------------------------------
+
+LOCAL_DATETIME = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """A native date-and-time picker; values are read and shown in the user's time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=LOCAL_DATETIME)
+
+
+def assignable_users(user):
+    """People `user` may hand a follow-up to: themselves, teammates, the teams they manage; admins anyone."""
+    users = get_user_model().objects.filter(is_active=True)
+    if is_admin(user):
+        return users
+    return users.filter(
+        Q(pk=user.pk) | Q(memberships__team_id__in=team_ids(user)) | Q(pk__in=managed_user_ids(user))
+    ).distinct()
+
+
+class ActivityForm(forms.ModelForm):
+    prefix = "activity"  # two forms share the panel; prefixes keep their ids apart
+    occurred_at = forms.DateTimeField(label=_("when"), widget=LocalDateTimeInput(), initial=timezone.now)
+
+    class Meta:
+        model = Activity
+        fields = ["kind", "occurred_at", "outcome", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_occurred_at(self):
+        value = self.cleaned_data["occurred_at"]
+        # A few minutes of clock skew is fine; logging next week's meeting as done is not.
+        if value > timezone.now() + timedelta(minutes=5):
+            raise forms.ValidationError(
+                _("An activity that is logged has already happened; schedule a follow-up instead.")
+            )
+        return value
+
+
+class FollowUpForm(forms.ModelForm):
+    prefix = "follow_up"
+    due_at = forms.DateTimeField(label=_("due"), widget=LocalDateTimeInput())
+
+    class Meta:
+        model = FollowUp
+        fields = ["subject", "due_at", "assignee", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = assignable_users(user)
+        self.fields["assignee"].initial = user.pk
+        if not self.instance.pk and not self.initial.get("due_at"):
+            tomorrow = timezone.localtime() + timedelta(days=1)
+            self.initial["due_at"] = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
