@@ -12,3 +12,9 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["first_name", "last_name", "email", "language", "time_zone", "reminder_offset_minutes"]
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label=_("token name"), max_length=100, help_text=_("What will use it, for example “ERP sync” or “mobile app”.")
+    )

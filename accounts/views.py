@@ -4,15 +4,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.forms import ProfileForm
+from accounts import tokens
+from accounts.forms import ApiTokenForm, ProfileForm
+from accounts.models import ApiToken
 
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
@@ -52,6 +55,11 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return super().form_valid(form)
 
 
+def _profile_context(request, **extra):
+    tokens = ApiToken.objects.visible_to(request.user).filter(user=request.user)
+    return {"tokens": tokens, "token_form": extra.pop("token_form", None) or ApiTokenForm(), **extra}
+
+
 @login_required
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
@@ -62,7 +70,34 @@ def profile(request):
         response = HttpResponseRedirect(reverse("accounts:profile"))
         _set_language_cookie(response, user.language)
         return response
-    return render(request, "accounts/profile.html", {"form": form}, status=400 if form.errors else 200)
+    context = _profile_context(request, form=form)
+    return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def api_token_create(request):
+    """Create a personal API token; its text is shown on this one response only."""
+    form = ApiTokenForm(request.POST)
+    new_token = None
+    if form.is_valid():
+        try:
+            _record, new_token = tokens.api_token_create(user=request.user, name=form.cleaned_data["name"])
+        except ValidationError as error:
+            form.add_error(None, error)
+    context = _profile_context(request, form=ProfileForm(instance=request.user), token_form=form, new_token=new_token)
+    response = render(request, "accounts/profile.html", context, status=400 if form.errors else 201)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk: int):
+    token = get_object_or_404(ApiToken.objects.editable_by(request.user), pk=pk)
+    tokens.api_token_revoke(token=token, by=request.user)
+    messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
+    return HttpResponseRedirect(reverse("accounts:profile"))
 
 
 @require_POST

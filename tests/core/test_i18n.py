@@ -89,7 +89,7 @@ def test_profile_saves_time_zone_and_rejects_unknown_one(client, world):
 
 def test_api_follows_accept_language(client, world):
     response = client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["error"]["message"] == "Authentication credentials were not provided."
     response = client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="ar")
     assert response.json()["error"]["message"] == "لم يتم تزويد بيانات الدخول."
