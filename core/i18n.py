@@ -1,0 +1,30 @@
+"""Writing to one member outside a request: in their language and their time zone."""
+
+import zoneinfo
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.utils import timezone, translation
+
+
+def zone_named(name: str) -> zoneinfo.ZoneInfo:
+    """The time zone called `name`; the server's when the name is unknown (stale or mistyped)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def user_zone(user) -> zoneinfo.ZoneInfo:
+    return zone_named(user.time_zone)
+
+
+@contextmanager
+def user_locale(user):
+    """Activate `user`'s language and time zone, as the middleware does for their requests.
+
+    Emails, notifications and follow-ups written by background jobs use this, so
+    that "tomorrow 09:00" means their morning, in their words.
+    """
+    with translation.override(user.language or settings.LANGUAGE_CODE), timezone.override(user_zone(user)):
+        yield

@@ -1,0 +1,167 @@
+"""Reminders through real Celery workers consuming from Redis, emails received by a real SMTP server.
+
+Fault tests: a worker SIGKILLed in the middle of a batch, Redis emptied while
+reminders are queued. Each ends with every reminder delivered exactly once:
+one email per reminder at the SMTP server and one notification per reminder.
+"""
+
+import collections
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import dates, timezone, translation
+
+from crm.models import FollowUp, ReminderState
+from notifications import tasks
+from notifications.models import Notification
+from tests import factories as f
+from tests.notifications.conftest import LEASE_SECONDS, wait_for
+
+pytestmark = [pytest.mark.redis, pytest.mark.postgres]
+
+
+def _due_reminders(user, team, count: int, *, subject: str = "Call back", **fields) -> list[FollowUp]:
+    now = timezone.now()
+    return [
+        f.FollowUpFactory(
+            assignee=user,
+            team=team,
+            subject=f"{subject} {number}",
+            due_at=now + timedelta(hours=1),
+            remind_at=now - timedelta(minutes=1),
+            **fields,
+        )
+        for number in range(count)
+    ]
+
+
+def _sent(ids) -> int:
+    return FollowUp.objects.filter(pk__in=ids, reminder_state=ReminderState.SENT).count()
+
+
+def _assert_each_delivered_once(smtp_server, follow_ups) -> None:
+    ids = [follow_up.pk for follow_up in follow_ups]
+    assert _sent(ids) == len(ids)
+    notifications = Notification.objects.filter(follow_up_id__in=ids)
+    assert sorted(notifications.values_list("follow_up_id", flat=True)) == sorted(ids)
+    expected = set(notifications.values_list("email_message_id", flat=True))
+    received = collections.Counter(smtp_server.mailbox.message_ids())
+    assert set(received) == expected
+    assert all(count == 1 for count in received.values()), received
+
+
+def _dispatch_until_all_sent(ids, *, timeout: float, workers) -> None:
+    """What beat does every minute, faster: run the dispatcher until the database says all is sent."""
+
+    def all_sent():
+        tasks.reminders_dispatch()
+        return _sent(ids) == len(ids)
+
+    wait_for(all_sent, timeout=timeout, what="every reminder sent", workers=workers, every=0.5)
+
+
+def test_real_worker_delivers_due_reminders_by_email_in_each_recipients_language_and_time_zone(
+    world, workers, smtp_server
+):
+    english, arabic = world.rep_a2, world.rep_a1
+    english.time_zone = "Asia/Dubai"
+    english.save()
+    due_at = (timezone.now() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    remind_at = timezone.now() - timedelta(minutes=1)
+    for_english = f.FollowUpFactory(
+        assignee=english,
+        team=world.team_a,
+        subject="Call Omar about the renewal",
+        due_at=due_at,
+        remind_at=remind_at,
+        contact=world.a2.contact,
+    )
+    for_arabic = f.FollowUpFactory(
+        assignee=arabic, team=world.team_a, subject="اتصل بأحمد بشأن التجديد", due_at=due_at, remind_at=remind_at
+    )
+
+    workers.start("first")
+    # The dispatcher itself goes through Redis too: the worker claims and then delivers.
+    tasks.reminders_dispatch.delay()
+    wait_for(
+        lambda: _sent([for_english.pk, for_arabic.pk]) == 2, timeout=30, what="both reminders sent", workers=workers
+    )
+
+    _assert_each_delivered_once(smtp_server, [for_english, for_arabic])
+    by_recipient = {message["To"]: message for message in smtp_server.messages}
+
+    in_english = by_recipient[english.email]
+    assert in_english["Subject"] == "Reminder: Call Omar about the renewal"
+    assert in_english["Content-Language"] == "en"
+    text = in_english.get_body(("plain",)).get_content()
+    assert "14:00" in text  # 10:00 UTC in Dubai
+    assert "Asia/Dubai" in text
+    assert str(world.a2.contact) in text
+    assert f"/follow-ups/{for_english.pk}/" in text
+    assert 'lang="en" dir="ltr"' in in_english.get_body(("html",)).get_content()
+
+    in_arabic = by_recipient[arabic.email]
+    assert in_arabic["Content-Language"] == "ar"
+    assert "اتصل بأحمد بشأن التجديد" in in_arabic["Subject"]
+    text = in_arabic.get_body(("plain",)).get_content()
+    assert "13:00" in text  # 10:00 UTC in Riyadh
+    assert "Asia/Riyadh" in text
+    with translation.override("ar"):
+        assert str(dates.MONTHS[due_at.month]) in text  # Django's own Arabic month names
+    assert 'lang="ar" dir="rtl"' in in_arabic.get_body(("html",)).get_content()
+
+    assert Notification.objects.get(recipient=english).title == "Reminder: Call Omar about the renewal"
+
+
+def test_worker_killed_in_the_middle_of_a_batch_then_a_new_worker_delivers_each_reminder_exactly_once(
+    world, workers, smtp_server
+):
+    follow_ups = _due_reminders(world.rep_a2, world.team_a, 6)
+    ids = [follow_up.pk for follow_up in follow_ups]
+    # The third email's SMTP conversation hangs: the worker has sent two and is in the middle of the third.
+    smtp_server.mailbox.block_at = 3
+    first = workers.start("first")
+    tasks.reminders_dispatch()
+    assert FollowUp.objects.filter(pk__in=ids, reminder_state=ReminderState.SENDING).count() == 6
+
+    wait_for(smtp_server.mailbox.blocked.is_set, timeout=30, what="the third email to start", workers=workers)
+    workers.kill(first)
+    smtp_server.mailbox.release.set()
+    assert len(smtp_server.messages) == 2
+    assert _sent(ids) == 2
+
+    workers.start("second")
+    # The three reminders still queued in Redis are delivered by the new worker;
+    # the one the dead worker held is "sending" with nobody behind it.
+    wait_for(lambda: _sent(ids) == 5, timeout=30, what="the queued reminders", workers=workers)
+    orphan = FollowUp.objects.get(pk__in=ids, reminder_state=ReminderState.SENDING)
+    # Once its lease is over (test_dispatch.py checks nothing happens before), the
+    # dispatcher claims it again and the new worker delivers it, once.
+    lease_end = orphan.reminder_claimed_at + timedelta(seconds=LEASE_SECONDS)
+    time.sleep(max((lease_end - timezone.now()).total_seconds(), 0))
+    _dispatch_until_all_sent(ids, timeout=30, workers=workers)
+
+    _assert_each_delivered_once(smtp_server, follow_ups)
+    orphan.refresh_from_db()
+    assert orphan.reminder_attempts >= 2  # claimed by the dead worker's batch, then again after the lease
+    assert len(smtp_server.messages) == 6
+
+
+def test_reminders_queued_when_redis_loses_its_queue_are_all_delivered_once(world, workers, smtp_server, redis_broker):
+    follow_ups = _due_reminders(world.rep_b, world.team_b, 4, subject="تابع العرض")
+    ids = [follow_up.pk for follow_up in follow_ups]
+    tasks.reminders_dispatch()  # claimed in the database, four messages in Redis, no worker yet
+    assert redis_broker.llen("celery") == 4
+
+    # What a Redis restart without persistence does to the queue (FLUSHDB of the
+    # broker's database rather than FLUSHALL, so other databases on a shared Redis survive).
+    redis_broker.flushdb()
+    assert redis_broker.llen("celery") == 0
+
+    workers.start("only")
+    time.sleep(LEASE_SECONDS)
+    _dispatch_until_all_sent(ids, timeout=30, workers=workers)
+
+    _assert_each_delivered_once(smtp_server, follow_ups)
+    assert len(smtp_server.messages) == 4
