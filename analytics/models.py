@@ -1,1 +1,232 @@
-"""KPI rollups (pre-aggregated daily figures) live here; the nightly rollup issue fills this app."""
+"""KPI rollups: pre-aggregated daily figures per team, rep, pipeline and currency, and their fill state.
+
+Dashboards read these tables instead of scanning deals and activities. Each
+table's rows for one (team, day) are computed together by `analytics.services`
+from the definitions in `analytics.figures`; `RollupDay` records which
+(team, day) pairs are computed and which must be recomputed (dirty).
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import TimeStampedModel
+from core.querysets import OwnedQuerySet, ReferenceQuerySet, VisibleQuerySet, managed_team_ids
+from crm.models import ActivityKind
+
+# Sums of many deals need more digits than one deal's amount (core.money.AMOUNT_MAX_DIGITS).
+TOTAL_MAX_DIGITS = 20
+TOTAL_DECIMAL_PLACES = 2
+
+
+def _money(verbose_name):
+    return models.DecimalField(
+        verbose_name, max_digits=TOTAL_MAX_DIGITS, decimal_places=TOTAL_DECIMAL_PLACES, default=0
+    )
+
+
+class FigureQuerySet(OwnedQuerySet):
+    """A rep sees their own figures; managers those of the teams they manage and of the people in them."""
+
+    owner_field = "rep"
+
+
+class DailyFigure(TimeStampedModel):
+    """Fields shared by every daily figure table: the day, the team and the rep the figures are for."""
+
+    day = models.DateField(_("day"))
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+", verbose_name=_("team"))
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("sales rep")
+    )
+
+    objects = FigureQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-day", "team", "rep"]
+
+
+class DailyDealFigure(DailyFigure):
+    """Deals created, won, lost and still open on one team-local day, per rep, pipeline and currency.
+
+    Money is never added across currencies: each currency of a rep's deals has its own row.
+    """
+
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    deals_created = models.PositiveIntegerField(_("deals created"), default=0)
+    won_count = models.PositiveIntegerField(_("deals won"), default=0)
+    won_value = _money(_("value won"))
+    lost_count = models.PositiveIntegerField(_("deals lost"), default=0)
+    lost_value = _money(_("value lost"))
+    closed_count = models.PositiveIntegerField(_("deals closed"), default=0)
+    time_to_close_total = models.DurationField(_("total time to close"), default=timedelta(0))
+    avg_days_to_close = models.DecimalField(
+        _("average days to close"), max_digits=9, decimal_places=2, null=True, blank=True
+    )
+    open_count = models.PositiveIntegerField(_("open deals at day end"), default=0)
+    open_value = _money(_("open pipeline value"))
+    weighted_open_value = _money(_("weighted pipeline value"))
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily deal figures")
+        verbose_name_plural = _("daily deal figures")
+        ordering = ["-day", "team", "rep", "pipeline", "currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team", "rep", "pipeline", "currency"], name="dealfigure_unique_grain"
+            )
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="dealfigure_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep} · {self.currency}"
+
+
+class DailyStageFigure(DailyFigure):
+    """How many deals of a rep entered and left a stage on one team-local day."""
+
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
+    )
+    stage = models.ForeignKey("pipeline.Stage", on_delete=models.PROTECT, related_name="+", verbose_name=_("stage"))
+    entries = models.PositiveIntegerField(_("stage entries"), default=0)
+    exits = models.PositiveIntegerField(_("stage exits"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily stage figures")
+        verbose_name_plural = _("daily stage figures")
+        ordering = ["-day", "team", "rep", "pipeline", "stage"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "team", "rep", "pipeline", "stage"], name="stagefigure_unique_grain")
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="stagefigure_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep} · {self.stage}"
+
+
+class DailyActivityFigure(DailyFigure):
+    """How many activities of one type a rep logged on one team-local day."""
+
+    kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
+    count = models.PositiveIntegerField(_("activities"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily activity figures")
+        verbose_name_plural = _("daily activity figures")
+        ordering = ["-day", "team", "rep", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "team", "rep", "kind"], name="activityfigure_unique_grain")
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="activityfigure_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep} · {self.get_kind_display()}"
+
+
+class DailyFollowUpFigure(DailyFigure):
+    """Follow-ups a rep completed on one team-local day, and those left overdue at its end."""
+
+    done = models.PositiveIntegerField(_("follow-ups done"), default=0)
+    overdue = models.PositiveIntegerField(_("follow-ups overdue at day end"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily follow-up figures")
+        verbose_name_plural = _("daily follow-up figures")
+        constraints = [models.UniqueConstraint(fields=["day", "team", "rep"], name="followupfigure_unique_grain")]
+        indexes = [models.Index(fields=["team", "day"], name="followupfigure_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep}"
+
+
+class RollupDayQuerySet(VisibleQuerySet):
+    """The fill state is operational data: managers see their teams' days, admins all; nobody edits it by hand."""
+
+    def visible_q(self, user):
+        return models.Q(team_id__in=managed_team_ids(user))
+
+    def editable_q(self, user):
+        return models.Q(pk__in=[])
+
+    def dirty(self):
+        return self.filter(is_dirty=True)
+
+
+class RollupDay(TimeStampedModel):
+    """The fill state of one (team, day): when its figures were computed and whether they must be recomputed.
+
+    An edit that changes a past day's figures (a late-logged activity, a reopened
+    deal) marks the day dirty; the next rollup run recomputes exactly the dirty days.
+    """
+
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.CASCADE, related_name="rollup_days", verbose_name=_("team")
+    )
+    day = models.DateField(_("day"))
+    is_dirty = models.BooleanField(_("needs recomputing"), default=False)
+    reason = models.CharField(_("why it needs recomputing"), max_length=200, blank=True)
+    marked_dirty_at = models.DateTimeField(_("marked for recomputing at"), null=True, blank=True)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+
+    objects = RollupDayQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rollup day")
+        verbose_name_plural = _("rollup days")
+        ordering = ["-day", "team"]
+        constraints = [models.UniqueConstraint(fields=["team", "day"], name="rollupday_unique_team_day")]
+        indexes = [models.Index(fields=["is_dirty", "day"], name="rollupday_dirty_idx")]
+
+    def __str__(self):
+        return f"{self.team} · {self.day}"
+
+
+class ExchangeRate(TimeStampedModel):
+    """How many units of `to_currency` one unit of `from_currency` was worth on a day; maintained by admins.
+
+    Dashboards use the latest rate on or before the last day of the period to show
+    an optional converted total beside the per-currency totals, and say which rates
+    they used or which are missing.
+    """
+
+    day = models.DateField(_("day"))
+    from_currency = models.CharField(_("from currency"), max_length=3)
+    to_currency = models.CharField(_("to currency"), max_length=3)
+    rate = models.DecimalField(_("rate"), max_digits=18, decimal_places=8)
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("exchange rate")
+        verbose_name_plural = _("exchange rates")
+        ordering = ["-day", "from_currency", "to_currency"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "from_currency", "to_currency"], name="exchangerate_unique_day_pair")
+        ]
+
+    def __str__(self):
+        return f"{self.day} · 1 {self.from_currency} = {self.rate} {self.to_currency}"
+
+    def clean(self):
+        from core.money import validate_currency
+
+        errors = {}
+        for name in ("from_currency", "to_currency"):
+            try:
+                validate_currency(getattr(self, name))
+            except ValidationError as error:
+                errors[name] = error.messages
+        if self.rate is not None and self.rate <= 0:
+            errors["rate"] = [_("A rate must be greater than zero.")]
+        if not errors and self.from_currency == self.to_currency:
+            errors["to_currency"] = [_("Choose two different currencies.")]
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,716 @@
+"""Reads for the manager and rep dashboards: the KPI rollups for past days, live figures for today.
+
+Past days come only from the daily figure tables (`analytics.models`); the
+current day of each team, which is not rolled up yet, is computed live with the
+same definitions (`analytics.services.compute_rows`, a fixed number of grouped
+queries per team). Three panels need facts the daily tables do not keep and read
+deals or stage changes with one grouped query each, whatever the data size
+(docs/kpis.md says which): lead-to-won conversion (a cohort), median time in
+stage, and the loss reasons and competitors. The forecast reads today's open
+deals, which is live data by nature.
+
+Money is always kept per currency; nothing here adds amounts across currencies.
+"""
+
+import calendar
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Quota, Team, User
+from analytics.days import day_window, local_date
+from analytics.models import DailyActivityFigure, DailyDealFigure, DailyStageFigure, ExchangeRate
+from analytics.services import compute_rows
+from core.querysets import is_admin, managed_team_ids, team_ids
+from crm.models import ActivityKind
+from pipeline.models import Deal, Stage, StageChange, StageKind
+
+CENT = Decimal("0.01")
+COMMIT_PROBABILITY = 70
+MAX_CUSTOM_DAYS = 732
+
+PERIODS = {
+    "week": gettext_lazy("This week"),
+    "month": gettext_lazy("This month"),
+    "quarter": gettext_lazy("This quarter"),
+    "year": gettext_lazy("This year"),
+    "custom": gettext_lazy("Custom"),
+}
+
+
+# Periods ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A range of calendar days, both ends included; each team reads it in its own time zone."""
+
+    kind: str
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def period_for(kind: str, today: date, *, start: date | None = None, end: date | None = None) -> Period:
+    """The week (Monday to Sunday), month, quarter or year containing `today`, or a custom range."""
+    if kind == "custom":
+        return Period("custom", start, end)
+    if kind == "week":
+        first = today - timedelta(days=today.weekday())
+        return Period(kind, first, first + timedelta(days=6))
+    if kind == "quarter":
+        first_month = 3 * ((today.month - 1) // 3) + 1
+        last = date(today.year, first_month + 2, calendar.monthrange(today.year, first_month + 2)[1])
+        return Period(kind, date(today.year, first_month, 1), last)
+    if kind == "year":
+        return Period(kind, date(today.year, 1, 1), date(today.year, 12, 31))
+    return Period("month", today.replace(day=1), today.replace(day=calendar.monthrange(today.year, today.month)[1]))
+
+
+def ratio(part, whole) -> Decimal | None:
+    """part ÷ whole as a percentage rounded half up to one decimal; None when whole is 0."""
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _zero(name: str):
+    return timedelta(0) if name == "time_to_close_total" else 0
+
+
+# Scope ------------------------------------------------------------------------
+
+
+def scope_teams(user):
+    """Teams whose figures `user` may read: all for admins, the managed teams for managers, else their own teams."""
+    if is_admin(user):
+        return Team.objects.all()
+    managed = Team.objects.filter(pk__in=managed_team_ids(user))
+    return managed if managed.exists() else Team.objects.filter(pk__in=team_ids(user))
+
+
+def sees_only_self(user) -> bool:
+    """A member who manages no team (a rep) only ever sees their own figures."""
+    return not is_admin(user) and not Team.objects.filter(pk__in=managed_team_ids(user)).exists()
+
+
+def scope_reps(user, teams):
+    if sees_only_self(user):
+        return User.objects.filter(pk=user.pk)
+    return User.objects.filter(memberships__team__in=teams).distinct().order_by("first_name", "last_name", "username")
+
+
+@dataclass
+class Filters:
+    """What the dashboard is about: a period and optional team, rep, pipeline and currency."""
+
+    period: Period
+    team: Team | None = None
+    rep: User | None = None
+    pipeline: object | None = None
+    currency: str | None = None
+    convert_to: str | None = None
+
+
+# The dashboard ----------------------------------------------------------------
+
+
+@dataclass
+class Dashboard:
+    """Every figure of one dashboard page for one viewer; each panel runs a fixed number of queries."""
+
+    user: User
+    filters: Filters
+    now: object = None
+    _teams: list = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.now = self.now or timezone.now()
+        self.self_only = sees_only_self(self.user)
+        teams = list(scope_teams(self.user))
+        if self.filters.team:
+            teams = [team for team in teams if team.pk == self.filters.team.pk]
+        self._teams = teams
+        self.today_by_team = {team.pk: local_date(team.time_zone, self.now) for team in teams}
+        self.today = local_date(self.user.time_zone, self.now)
+
+    @property
+    def teams(self):
+        return self._teams
+
+    @property
+    def period(self) -> Period:
+        return self.filters.period
+
+    # Row selection -------------------------------------------------------------
+
+    def _past(self) -> Q:
+        """Days of the period that are over in each team's zone: the rolled-up part."""
+        if not self._teams:
+            return Q(pk__in=[])
+        condition = Q()
+        for team in self._teams:
+            condition |= Q(team_id=team.pk, day__lt=self.today_by_team[team.pk])
+        return condition
+
+    def _rep_q(self, path="rep_id") -> Q:
+        if self.self_only:
+            return Q(**{path: self.user.pk})
+        if self.filters.rep:
+            return Q(**{path: self.filters.rep.pk})
+        return Q()
+
+    def stored(self, model, *, deals=True, in_period=True):
+        rows = model.objects.visible_to(self.user).filter(self._past()).filter(self._rep_q())
+        if in_period:
+            rows = rows.filter(day__gte=self.period.start, day__lte=self.period.end)
+        if deals and self.filters.pipeline:
+            rows = rows.filter(pipeline_id=self.filters.pipeline.pk)
+        if model is DailyDealFigure and self.filters.currency:
+            rows = rows.filter(currency=self.filters.currency)
+        return rows.order_by()
+
+    @cached_property
+    def live(self) -> dict[str, list]:
+        """Today's figure rows of every team in scope, computed now (not stored), filtered like the stored ones."""
+        rows = defaultdict(list)
+        for team in self._teams:
+            for table, instances in compute_rows(team=team, day=self.today_by_team[team.pk]).items():
+                for row in instances:
+                    if self.self_only and row.rep_id != self.user.pk:
+                        continue
+                    if self.filters.rep and row.rep_id != self.filters.rep.pk:
+                        continue
+                    if self.filters.pipeline and getattr(row, "pipeline_id", None) not in (
+                        None,
+                        self.filters.pipeline.pk,
+                    ):
+                        continue
+                    if self.filters.currency and table == "DailyDealFigure" and row.currency != self.filters.currency:
+                        continue
+                    rows[table].append(row)
+        return rows
+
+    def live_in(self, table, *, start=None, end=None):
+        start, end = start or self.period.start, end or self.period.end
+        return [row for row in self.live[table] if start <= row.day <= end]
+
+    def sums(self, model, by: tuple[str, ...], fields: tuple[str, ...], *, deals=True) -> dict[tuple, dict]:
+        """Flow figures added up over the period, grouped by `by` (attribute names), stored plus today's live rows."""
+        result: dict[tuple, dict] = {}
+        query = self.stored(model, deals=deals).values(*by).annotate(**{name: Sum(name) for name in fields})
+        for row in query:
+            result[tuple(row[key] for key in by)] = {name: row[name] or _zero(name) for name in fields}
+        for row in self.live_in(model.__name__):
+            key = tuple(getattr(row, name) for name in by)
+            totals = result.setdefault(key, {name: _zero(name) for name in fields})
+            for name in fields:
+                totals[name] += getattr(row, name) or _zero(name)
+        return result
+
+    # Headline figures ------------------------------------------------------------
+
+    @cached_property
+    def deal_by_currency(self) -> dict[str, dict]:
+        fields = ("deals_created", "won_count", "won_value", "lost_count", "lost_value", "closed_count")
+        fields += ("time_to_close_total",)
+        return {key[0]: value for key, value in self.sums(DailyDealFigure, ("currency",), fields).items()}
+
+    @cached_property
+    def headline(self) -> dict:
+        per_currency = []
+        won = closed = lost = created = 0
+        cycle = timedelta(0)
+        for currency in sorted(self.deal_by_currency):
+            row = self.deal_by_currency[currency]
+            won += row["won_count"]
+            lost += row["lost_count"]
+            closed += row["closed_count"]
+            created += row["deals_created"]
+            cycle += row["time_to_close_total"] or timedelta(0)
+            if row["won_count"] or row["won_value"]:
+                per_currency.append(
+                    {
+                        "currency": currency,
+                        "won_value": _money(row["won_value"]),
+                        "won_count": row["won_count"],
+                        "average": _money(Decimal(row["won_value"]) / row["won_count"]) if row["won_count"] else None,
+                    }
+                )
+        cycle_days = None
+        if closed:
+            seconds = Decimal(cycle // timedelta(microseconds=1)) / 1_000_000
+            cycle_days = (seconds / 86400 / closed).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        cohort = self.cohort
+        return {
+            "per_currency": per_currency,
+            "won_count": won,
+            "lost_count": lost,
+            "closed_count": closed,
+            "deals_created": created,
+            "win_rate": ratio(won, closed),
+            "cycle_days": cycle_days,
+            "cohort_created": cohort["created"],
+            "cohort_won": cohort["won"],
+            "conversion": ratio(cohort["won"], cohort["created"]),
+        }
+
+    @cached_property
+    def conversion(self) -> dict | None:
+        """Total sales converted to `convert_to` with the latest admin-maintained rate on or before the period's end.
+
+        One query for the rates. A currency without a rate is never guessed: the
+        converted total is then not given, and the missing pairs are named.
+        """
+        target = self.filters.convert_to
+        if not target:
+            return None
+        values = {row["currency"]: row["won_value"] for row in self.headline["per_currency"]}
+        needed = sorted(currency for currency in values if currency != target)
+        rates = {}
+        if needed:
+            for rate in (
+                ExchangeRate.objects.visible_to(self.user)
+                .filter(to_currency=target, from_currency__in=needed, day__lte=self.period.end)
+                .order_by("from_currency", "-day")
+            ):
+                rates.setdefault(rate.from_currency, rate)
+        missing = [currency for currency in needed if currency not in rates]
+        total = None
+        if not missing:
+            total = _money(
+                sum(
+                    (
+                        value if currency == target else value * rates[currency].rate
+                        for currency, value in values.items()
+                    ),
+                    Decimal(0),
+                )
+            )
+        return {
+            "currency": target,
+            "total": total,
+            "rates": [rates[currency] for currency in needed if currency in rates],
+            "missing": missing,
+        }
+
+    # Raw-row panels (one grouped query each) --------------------------------------
+
+    def window_q(self, path: str) -> Q:
+        """Instants inside the period, each team read in its own time zone."""
+        condition = Q(pk__in=[])
+        for team in self._teams:
+            start = day_window(team.time_zone, self.period.start).start
+            end = day_window(team.time_zone, self.period.end).end
+            condition |= Q(team_id=team.pk, **{f"{path}__gte": start, f"{path}__lt": end})
+        return condition
+
+    def deals(self):
+        """Deals in scope (visibility, team, rep, pipeline, currency), before any period condition."""
+        rows = Deal.objects.visible_to(self.user).filter(team__in=[team.pk for team in self._teams])
+        rows = rows.filter(self._rep_q("owner_id"))
+        if self.filters.pipeline:
+            rows = rows.filter(pipeline_id=self.filters.pipeline.pk)
+        if self.filters.currency:
+            rows = rows.filter(currency=self.filters.currency)
+        return rows
+
+    def drilldown(self, figure: str, *, month: str | None = None, bucket: str | None = None):
+        """The deals behind a figure; counted, they give the figure (see docs/kpis.md)."""
+        deals = self.deals()
+        if figure == "won":
+            return deals.filter(self.window_q("closed_at"), stage__kind=StageKind.WON)
+        if figure == "lost":
+            return deals.filter(self.window_q("closed_at"), stage__kind=StageKind.LOST)
+        if figure == "closed":
+            return deals.filter(self.window_q("closed_at"), stage__kind__in=[StageKind.WON, StageKind.LOST])
+        if figure == "created":
+            return deals.filter(self.window_q("created_at"))
+        if figure == "created_won":
+            return deals.filter(self.window_q("created_at"), stage__kind=StageKind.WON)
+        if figure == "forecast":
+            rows = self.open_in_period()
+            if month:
+                year, number = (int(part) for part in month.split("-"))
+                rows = rows.filter(expected_close__year=year, expected_close__month=number)
+            if bucket == "commit":
+                rows = rows.filter(stage__probability__gte=COMMIT_PROBABILITY)
+            return rows
+        raise ValueError(figure)
+
+    @cached_property
+    def cohort(self) -> dict:
+        counts = (
+            self.deals()
+            .filter(self.window_q("created_at"))
+            .order_by()
+            .aggregate(created=Count("pk"), won=Count("pk", filter=Q(stage__kind=StageKind.WON)))
+        )
+        return {"created": counts["created"] or 0, "won": counts["won"] or 0}
+
+    def open_in_period(self):
+        return self.deals().filter(
+            stage__kind=StageKind.OPEN, expected_close__gte=self.period.start, expected_close__lte=self.period.end
+        )
+
+    @cached_property
+    def losses(self) -> dict:
+        lost = self.deals().filter(self.window_q("closed_at"), stage__kind=StageKind.LOST).order_by()
+        reasons = list(
+            lost.values("loss_reason__name", "loss_reason__name_en")
+            .annotate(count=Count("pk"))
+            .order_by("-count", "loss_reason__name")[:10]
+        )
+        competitors = list(
+            lost.exclude(competitor="").values("competitor").annotate(count=Count("pk")).order_by("-count")[:10]
+        )
+        return {"reasons": reasons, "competitors": competitors}
+
+    # Activities -------------------------------------------------------------------
+
+    @cached_property
+    def activities(self) -> dict[int, dict[str, int]]:
+        per_rep: dict[int, dict[str, int]] = defaultdict(dict)
+        for (rep_id, kind), value in self.sums(
+            DailyActivityFigure, ("rep_id", "kind"), ("count",), deals=False
+        ).items():
+            per_rep[rep_id][kind] = value["count"]
+        return per_rep
+
+    # Funnel -------------------------------------------------------------------------
+
+    @cached_property
+    def funnel(self) -> list[dict]:
+        sums = self.sums(DailyStageFigure, ("stage_id",), ("entries", "exits"))
+        stages = Stage.objects.visible_to(self.user).select_related("pipeline").order_by("pipeline__order", "order")
+        if self.filters.pipeline:
+            stages = stages.filter(pipeline=self.filters.pipeline)
+        else:
+            stages = stages.filter(pk__in=[key[0] for key in sums])
+        medians = self.median_days_in_stage
+        rows, previous = [], None
+        for stage in stages:
+            entries = sums.get((stage.pk,), {}).get("entries", 0)
+            row = {
+                "stage": stage,
+                "entries": entries,
+                "exits": sums.get((stage.pk,), {}).get("exits", 0),
+                "conversion": None,
+                "median_days": medians.get(stage.pk),
+            }
+            # Conversion from the previous stage of the same pipeline, in the pipeline's order; the lost
+            # stage is not a step forward, so it is compared with nothing.
+            if previous and previous["stage"].pipeline_id == stage.pipeline_id and stage.kind != StageKind.LOST:
+                row["conversion"] = ratio(entries, previous["entries"])
+            rows.append(row)
+            if stage.kind != StageKind.LOST:
+                previous = row
+        return rows
+
+    @cached_property
+    def median_days_in_stage(self) -> dict[int, Decimal]:
+        """Median days a deal stayed in a stage before leaving it during the period (one query over stage changes)."""
+        deals = self.deals()
+        previous = StageChange.objects.filter(deal=OuterRef("deal"), at__lt=OuterRef("at")).order_by("-at", "-pk")
+        changes = (
+            StageChange.objects.filter(deal__in=deals.values("pk"), from_stage__isnull=False)
+            .filter(self._change_window())
+            .annotate(entered=Subquery(previous.values("at")[:1]))
+            .values_list("from_stage_id", "at", "entered")
+        )
+        spans = defaultdict(list)
+        for stage_id, left, entered in changes:
+            if entered is not None:
+                spans[stage_id].append((left - entered).total_seconds() / 86400)
+        return {
+            stage_id: Decimal(str(statistics.median(values))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+            for stage_id, values in spans.items()
+        }
+
+    def _change_window(self) -> Q:
+        condition = Q(pk__in=[])
+        for team in self._teams:
+            start = day_window(team.time_zone, self.period.start).start
+            end = day_window(team.time_zone, self.period.end).end
+            condition |= Q(deal__team_id=team.pk, at__gte=start, at__lt=end)
+        return condition
+
+    # Quotas -------------------------------------------------------------------------
+
+    @cached_property
+    def quotas(self) -> list[Quota]:
+        rows = Quota.objects.visible_to(self.user).active().select_related("rep")
+        rows = rows.filter(period_start__lte=self.period.end, period_end__gte=self.period.start)
+        rows = rows.filter(rep__memberships__team__in=[team.pk for team in self._teams]).distinct()
+        rows = rows.filter(self._rep_q())
+        if self.filters.currency:
+            rows = rows.filter(currency=self.filters.currency)
+        return list(rows.order_by("rep__first_name", "rep__username", "period_start"))
+
+    @cached_property
+    def quota_progress(self) -> list[dict]:
+        return quota_progress(
+            self.quotas,
+            viewer=self.user,
+            teams=self._teams,
+            today=self.today,
+            today_by_team=self.today_by_team,
+            dashboard=self,
+        )
+
+    # Trend ---------------------------------------------------------------------------
+
+    @cached_property
+    def trend(self) -> dict:
+        """Won value per week (Monday to Sunday) and currency, with the quota pro rata for each week."""
+        sums = self.sums(DailyDealFigure, ("day", "currency"), ("won_value",))
+        first = self.period.start - timedelta(days=self.period.start.weekday())
+        weeks = []
+        week = first
+        while week <= self.period.end:
+            weeks.append(week)
+            week += timedelta(days=7)
+        currencies = sorted({key[1] for key in sums} | {quota.currency for quota in self.quotas})
+        won = {currency: {week: Decimal("0.00") for week in weeks} for currency in currencies}
+        for (day, currency), value in sums.items():
+            won[currency][day - timedelta(days=day.weekday())] += Decimal(value["won_value"])
+        target = {currency: {week: Decimal("0") for week in weeks} for currency in currencies}
+        for quota in self.quotas:
+            quota_days = (quota.period_end - quota.period_start).days + 1
+            for week in weeks:
+                lo = max(week, quota.period_start, self.period.start)
+                hi = min(week + timedelta(days=6), quota.period_end, self.period.end)
+                if hi >= lo:
+                    target[quota.currency][week] += quota.target_won_value * ((hi - lo).days + 1) / quota_days
+        return {
+            "weeks": weeks,
+            "series": [
+                {
+                    "currency": currency,
+                    "won": [_money(won[currency][week]) for week in weeks],
+                    "target": [_money(target[currency][week]) for week in weeks],
+                }
+                for currency in currencies
+            ],
+        }
+
+    # Forecast -----------------------------------------------------------------------
+
+    @cached_property
+    def forecast(self) -> list[dict]:
+        weighted = ExpressionWrapper(
+            F("amount") * F("stage__probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
+        )
+        rows = (
+            self.open_in_period()
+            .order_by()
+            .annotate(month=TruncMonth("expected_close"))
+            .values("month", "currency")
+            .annotate(
+                count=Count("pk"),
+                best_case=Sum("amount"),
+                commit=Sum("amount", filter=Q(stage__probability__gte=COMMIT_PROBABILITY)),
+                commit_count=Count("pk", filter=Q(stage__probability__gte=COMMIT_PROBABILITY)),
+                weighted=Sum(weighted),
+            )
+        )
+        targets: dict[tuple, Decimal] = defaultdict(Decimal)
+        for quota in self.quotas:
+            quota_days = (quota.period_end - quota.period_start).days + 1
+            month = quota.period_start
+            while month <= quota.period_end:
+                month_end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+                share = (min(month_end, quota.period_end) - month).days + 1
+                targets[(month, quota.currency)] += quota.target_won_value * share / quota_days
+                month = month_end + timedelta(days=1)
+        result = []
+        for row in rows:
+            month = row["month"]
+            month = month.date() if hasattr(month, "date") else month
+            result.append(
+                {
+                    "month": month,
+                    "currency": row["currency"],
+                    "count": row["count"],
+                    "commit_count": row["commit_count"],
+                    "commit": _money(row["commit"]),
+                    "best_case": _money(row["best_case"]),
+                    "weighted": _money(Decimal(row["weighted"] or 0) / 100),
+                    "target": _money(targets.get((month, row["currency"])))
+                    if targets.get((month, row["currency"]))
+                    else None,
+                }
+            )
+        return sorted(result, key=lambda row: (row["month"], row["currency"]))
+
+    # Leaderboard --------------------------------------------------------------------
+
+    @cached_property
+    def reps(self) -> list[User]:
+        reps = scope_reps(self.user, self._teams)
+        if self.filters.rep and not self.self_only:
+            reps = reps.filter(pk=self.filters.rep.pk)
+        return list(reps)
+
+    @cached_property
+    def leaderboard(self) -> list[dict]:
+        deals = self.sums(
+            DailyDealFigure, ("rep_id", "currency"), ("won_value", "won_count", "closed_count", "time_to_close_total")
+        )
+        attainment = {}
+        for progress in self.quota_progress:
+            attainment.setdefault(progress["quota"].rep_id, progress["value_attainment"])
+        rows = []
+        for rep in self.reps:
+            values = {currency: _money(v["won_value"]) for (rep_id, currency), v in deals.items() if rep_id == rep.pk}
+            won = sum(v["won_count"] for (rep_id, _c), v in deals.items() if rep_id == rep.pk)
+            closed = sum(v["closed_count"] for (rep_id, _c), v in deals.items() if rep_id == rep.pk)
+            cycle = sum(
+                (v["time_to_close_total"] or timedelta(0) for (rep_id, _c), v in deals.items() if rep_id == rep.pk),
+                timedelta(0),
+            )
+            rows.append(
+                {
+                    "rep": rep,
+                    "won_values": [{"currency": c, "value": values[c]} for c in sorted(values) if values[c]],
+                    "won_count": won,
+                    "closed_count": closed,
+                    "win_rate": ratio(won, closed),
+                    "cycle_days": (
+                        (Decimal(cycle.total_seconds()) / 86400 / closed).quantize(Decimal("0.1")) if closed else None
+                    ),
+                    "activities": sum(self.activities.get(rep.pk, {}).values()),
+                    "attainment": attainment.get(rep.pk),
+                }
+            )
+        return rows
+
+    def sorted_leaderboard(self, key: str, descending: bool = True) -> list[dict]:
+        currency = self.filters.currency or (
+            self.headline["per_currency"][0]["currency"] if self.headline["per_currency"] else None
+        )
+
+        def value(row):
+            if key == "won_value":
+                found = [item["value"] for item in row["won_values"] if item["currency"] == currency]
+                return found[0] if found else Decimal(0)
+            if key == "rep":
+                return str(row["rep"]).casefold()
+            item = row.get(key)
+            return item if item is not None else Decimal(-1)
+
+        return sorted(self.leaderboard, key=value, reverse=descending)
+
+
+LEADERBOARD_SORTS = ("rep", "won_value", "won_count", "win_rate", "cycle_days", "activities", "attainment")
+
+
+# Quota progress (dashboard and My day) ------------------------------------------------
+
+
+def quota_progress(
+    quotas, *, viewer, teams, today: date, today_by_team: dict, dashboard: Dashboard | None = None
+) -> list[dict]:
+    """Each quota's attainment over its own period up to today, and its pace.
+
+    Two queries over the daily tables (conditional sums, one per quota) plus
+    today's live rows. Pace compares the share of the target reached with the
+    share of the period elapsed: "on track" when attainment ≥ elapsed share, else
+    "behind by" the value missing to be on pace.
+    """
+    if not quotas:
+        return []
+    team_ids_ = [team.pk for team in teams]
+    deal_rows = DailyDealFigure.objects.visible_to(viewer).filter(team_id__in=team_ids_).order_by()
+    activity_rows = DailyActivityFigure.objects.visible_to(viewer).filter(team_id__in=team_ids_).order_by()
+    past = Q(pk__in=[])
+    for team in teams:
+        past |= Q(team_id=team.pk, day__lt=today_by_team[team.pk])
+    deal_rows, activity_rows = deal_rows.filter(past), activity_rows.filter(past)
+    value_sums, count_sums, activity_sums = {}, {}, {}
+    for quota in quotas:
+        span = Q(rep_id=quota.rep_id, day__gte=quota.period_start, day__lte=quota.period_end)
+        value_sums[f"v{quota.pk}"] = Sum("won_value", filter=span & Q(currency=quota.currency))
+        count_sums[f"n{quota.pk}"] = Sum("won_count", filter=span)
+        activity_sums[f"a{quota.pk}"] = Sum("count", filter=span)
+    totals = deal_rows.aggregate(**value_sums, **count_sums)
+    totals.update(activity_rows.aggregate(**activity_sums))
+    if dashboard is not None:
+        live = dashboard.live
+    else:
+        live = defaultdict(list)
+        for team in teams:
+            for table, instances in compute_rows(team=team, day=today_by_team[team.pk]).items():
+                live[table].extend(row for row in instances if row.rep_id in {quota.rep_id for quota in quotas})
+    result = []
+    for quota in quotas:
+        won_value = Decimal(totals.get(f"v{quota.pk}") or 0)
+        won_count = totals.get(f"n{quota.pk}") or 0
+        activities = totals.get(f"a{quota.pk}") or 0
+        for row in live["DailyDealFigure"]:
+            if row.rep_id == quota.rep_id and quota.period_start <= row.day <= quota.period_end:
+                won_count += row.won_count
+                if row.currency == quota.currency:
+                    won_value += row.won_value
+        for row in live["DailyActivityFigure"]:
+            if row.rep_id == quota.rep_id and quota.period_start <= row.day <= quota.period_end:
+                activities += row.count
+        total_days = (quota.period_end - quota.period_start).days + 1
+        elapsed = min(max((today - quota.period_start).days + 1, 0), total_days)
+        expected = (quota.target_won_value * elapsed / total_days).quantize(CENT, rounding=ROUND_HALF_UP)
+        result.append(
+            {
+                "quota": quota,
+                "won_value": _money(won_value),
+                "won_count": won_count,
+                "activities": activities,
+                "value_attainment": ratio(won_value, quota.target_won_value),
+                "count_attainment": ratio(won_count, quota.target_won_deals),
+                "activity_attainment": ratio(activities, quota.target_activities),
+                "elapsed_share": ratio(elapsed, total_days),
+                "expected_value": expected,
+                "on_track": won_value >= expected,
+                "behind_by": _money(max(expected - won_value, Decimal(0))),
+            }
+        )
+    return result
+
+
+def my_quota_progress(*, user, now=None) -> list[dict]:
+    """The signed-in member's current targets (the periods containing today) and their progress, for My day."""
+    now = now or timezone.now()
+    today = local_date(user.time_zone, now)
+    quotas = list(
+        Quota.objects.visible_to(user)
+        .active()
+        .filter(rep=user, period_start__lte=today, period_end__gte=today)
+        .select_related("rep")
+        .order_by("period_kind", "currency")
+    )
+    if not quotas:
+        return []
+    teams = list(Team.objects.filter(pk__in=team_ids(user)))
+    today_by_team = {team.pk: local_date(team.time_zone, now) for team in teams}
+    return quota_progress(quotas, viewer=user, teams=teams, today=today, today_by_team=today_by_team)
+
+
+def activity_kinds():
+    return list(ActivityKind.choices)

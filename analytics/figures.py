@@ -1,0 +1,395 @@
+"""Every KPI figure, defined once: what it counts, its formula, and the ORM aggregate that computes it.
+
+The rollup (`analytics.services`), the documentation (`docs/kpis.md`, checked
+against `formula` by the tests) and the dashboards all read these definitions.
+
+A figure belongs to a *source*: one set of rows for one team and one day
+(deals created or closed that day, deals open at its end, stage changes,
+activities, follow-ups) grouped by the grain of the figure's table. The rollup
+runs one grouped query per source, so the number of queries for a (team, day)
+does not depend on how many deals or activities it has.
+
+Two kinds of figure:
+- *flow*: something that happened during the day; over several days, add them up;
+- *snapshot*: the state at the end of the day (open pipeline); over several days,
+  take the last day's value, never the sum.
+A *derived* figure is computed from other figures of the same row (an average
+from a total and a count), and recomputed the same way when rows are combined.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from analytics.days import DayWindow
+from analytics.models import TOTAL_DECIMAL_PLACES, TOTAL_MAX_DIGITS
+from crm.models import Activity, FollowUp, FollowUpStatus
+from pipeline.models import Deal, StageChange, StageKind
+
+FLOW = "flow"
+SNAPSHOT = "snapshot"
+DERIVED = "derived"
+
+CENT = Decimal("0.01")
+SECONDS_PER_DAY = Decimal(86400)
+CLOSED_KINDS = (StageKind.WON, StageKind.LOST)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One grouped query per (team, day): the rows it reads and the columns it groups them by.
+
+    `group` maps a column of the figure table (without `_id`) to the ORM path of
+    the value it is grouped by.
+    """
+
+    name: str
+    table: str
+    rows: Callable[[Any, DayWindow], Any]
+    group: dict[str, str]
+    description: str
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One KPI: a column of a daily figure table and how it is computed."""
+
+    name: str
+    table: str
+    source: str | None
+    kind: str
+    formula: str
+    aggregate: Callable[[DayWindow], Any] | None = None
+    # Turns the aggregate's raw value into the stored one (e.g. percent × amount → amount).
+    finish: Callable[[Any], Any] | None = None
+    # For derived figures: the stored value from the row's other figures.
+    derive: Callable[[dict], Any] | None = None
+    depends_on: tuple[str, ...] = field(default=())
+    money: bool = False
+    # The value stored when no row of the source matched (a flow nobody had that day).
+    empty: Any = 0
+
+    @property
+    def model(self):
+        return apps.get_model("analytics", self.table)
+
+    @property
+    def label(self):
+        """The translatable label (the model field's verbose name, so it is written once)."""
+        return self.model._meta.get_field(self.name).verbose_name
+
+    def zero(self):
+        if self.kind == DERIVED:
+            return None
+        return Decimal("0.00") if self.money else self.empty
+
+
+# Row selections ---------------------------------------------------------------
+
+
+def _in(path: str, window: DayWindow) -> Q:
+    return Q(**{f"{path}__gte": window.start, f"{path}__lt": window.end})
+
+
+def _created(window: DayWindow) -> Q:
+    return _in("created_at", window)
+
+
+def _closed(window: DayWindow, kinds=CLOSED_KINDS) -> Q:
+    return _in("closed_at", window) & Q(stage__kind__in=kinds)
+
+
+def _deals_created_or_closed(team, window: DayWindow):
+    return Deal.objects.filter(team=team).filter(_created(window) | _closed(window))
+
+
+def deals_open_at_end(team, window: DayWindow):
+    """The team's deals that were open when the day ended, with the stage probability they had then.
+
+    Past days are reconstructed from the stage history, not from the deal's
+    current stage: the stage at the end of the day is the destination of the
+    deal's last stage change before the day ended (its current stage when it has
+    no history before then, e.g. an imported deal).
+    """
+    last_change = StageChange.objects.filter(deal=OuterRef("pk"), at__lt=window.end).order_by("-at", "-pk")
+    return (
+        Deal.objects.filter(team=team, created_at__lt=window.end)
+        # A deal closed now whose closed_at is before the day's end was already closed then:
+        # closing is a deal's last stage change, so most of history skips the subquery.
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=window.end))
+        .annotate(
+            end_kind=Coalesce(Subquery(last_change.values("to_stage__kind")[:1]), F("stage__kind")),
+            end_probability=Coalesce(
+                Subquery(last_change.values("to_stage__probability")[:1]), F("stage__probability")
+            ),
+        )
+        .filter(end_kind=StageKind.OPEN)
+    )
+
+
+def _stage_changes(team, window: DayWindow):
+    return StageChange.objects.filter(deal__team=team).filter(_in("at", window))
+
+
+def _stage_exits(team, window: DayWindow):
+    return _stage_changes(team, window).filter(from_stage__isnull=False)
+
+
+def _activities(team, window: DayWindow):
+    return Activity.objects.filter(team=team).filter(_in("occurred_at", window))
+
+
+def _done(window: DayWindow) -> Q:
+    return Q(status=FollowUpStatus.DONE) & _in("completed_at", window)
+
+
+def _overdue_at_end(window: DayWindow) -> Q:
+    # Existed and was due before the day ended, and was still not done then.
+    # Cancelled follow-ups are not promises any more, so they are never overdue.
+    end = window.end
+    return Q(created_at__lt=end, due_at__lt=end) & (
+        Q(status=FollowUpStatus.OPEN) | Q(status=FollowUpStatus.DONE, completed_at__gte=end)
+    )
+
+
+def _follow_ups(team, window: DayWindow):
+    return FollowUp.objects.filter(team=team).filter(_done(window) | _overdue_at_end(window))
+
+
+SOURCES = [
+    Source(
+        name="deals",
+        table="DailyDealFigure",
+        rows=_deals_created_or_closed,
+        group={"rep": "owner", "pipeline": "pipeline", "currency": "currency"},
+        description="The team's deals created during the day or closed (won or lost) during it.",
+    ),
+    Source(
+        name="open_at_end",
+        table="DailyDealFigure",
+        rows=deals_open_at_end,
+        group={"rep": "owner", "pipeline": "pipeline", "currency": "currency"},
+        description="The team's deals open when the day ended (stage reconstructed from the stage history).",
+    ),
+    Source(
+        name="stage_entries",
+        table="DailyStageFigure",
+        rows=_stage_changes,
+        group={"rep": "deal__owner", "pipeline": "to_stage__pipeline", "stage": "to_stage"},
+        description="Stage changes of the team's deals during the day, by the stage entered.",
+    ),
+    Source(
+        name="stage_exits",
+        table="DailyStageFigure",
+        rows=_stage_exits,
+        group={"rep": "deal__owner", "pipeline": "from_stage__pipeline", "stage": "from_stage"},
+        description="Stage changes of the team's deals during the day, by the stage left.",
+    ),
+    Source(
+        name="activities",
+        table="DailyActivityFigure",
+        rows=_activities,
+        group={"rep": "actor", "kind": "kind"},
+        description="The team's activities that occurred during the day.",
+    ),
+    Source(
+        name="follow_ups",
+        table="DailyFollowUpFigure",
+        rows=_follow_ups,
+        group={"rep": "assignee"},
+        description="The team's follow-ups completed during the day or overdue at its end.",
+    ),
+]
+SOURCES_BY_NAME = {source.name: source for source in SOURCES}
+
+
+# Figures ----------------------------------------------------------------------
+
+
+def _weighted_amount():
+    # Percent × amount in SQL; the division by 100 happens once per row in `finish`,
+    # in Decimal, so no database ever divides with integer or float arithmetic.
+    return ExpressionWrapper(
+        F("amount") * F("end_probability"),
+        output_field=DecimalField(max_digits=TOTAL_MAX_DIGITS + 3, decimal_places=TOTAL_DECIMAL_PLACES),
+    )
+
+
+def _percent_of(value):
+    return (Decimal(value) / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _average_days(row: dict):
+    if not row.get("closed_count"):
+        return None
+    total = row["time_to_close_total"] or timedelta(0)
+    seconds = Decimal(total // timedelta(microseconds=1)) / 1_000_000
+    return (seconds / SECONDS_PER_DAY / row["closed_count"]).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+FIGURES = [
+    Figure(
+        name="deals_created",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        formula="count of deals with created_at in the day",
+        aggregate=lambda w: Count("pk", filter=_created(w)),
+    ),
+    Figure(
+        name="won_count",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        formula="count of deals now in a won stage with closed_at in the day",
+        aggregate=lambda w: Count("pk", filter=_closed(w, [StageKind.WON])),
+    ),
+    Figure(
+        name="won_value",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        money=True,
+        formula="sum of amount of deals now in a won stage with closed_at in the day",
+        aggregate=lambda w: Sum("amount", filter=_closed(w, [StageKind.WON])),
+    ),
+    Figure(
+        name="lost_count",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        formula="count of deals now in a lost stage with closed_at in the day",
+        aggregate=lambda w: Count("pk", filter=_closed(w, [StageKind.LOST])),
+    ),
+    Figure(
+        name="lost_value",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        money=True,
+        formula="sum of amount of deals now in a lost stage with closed_at in the day",
+        aggregate=lambda w: Sum("amount", filter=_closed(w, [StageKind.LOST])),
+    ),
+    Figure(
+        name="closed_count",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        formula="won_count + lost_count",
+        aggregate=lambda w: Count("pk", filter=_closed(w)),
+    ),
+    Figure(
+        name="time_to_close_total",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        formula="sum of (closed_at − created_at) over the deals counted in closed_count",
+        empty=timedelta(0),
+        aggregate=lambda w: Sum(F("closed_at") - F("created_at"), filter=_closed(w)),
+    ),
+    Figure(
+        name="avg_days_to_close",
+        table="DailyDealFigure",
+        source=None,
+        kind=DERIVED,
+        formula="time_to_close_total in days ÷ closed_count, rounded half up to 2 decimals; empty when closed_count = 0",
+        derive=_average_days,
+        depends_on=("time_to_close_total", "closed_count"),
+    ),
+    Figure(
+        name="open_count",
+        table="DailyDealFigure",
+        source="open_at_end",
+        kind=SNAPSHOT,
+        formula="count of deals open at the end of the day",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="open_value",
+        table="DailyDealFigure",
+        source="open_at_end",
+        kind=SNAPSHOT,
+        money=True,
+        formula="sum of amount of deals open at the end of the day",
+        aggregate=lambda w: Sum("amount"),
+    ),
+    Figure(
+        name="weighted_open_value",
+        table="DailyDealFigure",
+        source="open_at_end",
+        kind=SNAPSHOT,
+        money=True,
+        formula=(
+            "sum of amount × probability (%) of the stage at day end, over deals open at the end of the day, "
+            "÷ 100, rounded half up to the cent"
+        ),
+        aggregate=lambda w: Sum(_weighted_amount()),
+        finish=_percent_of,
+    ),
+    Figure(
+        name="entries",
+        table="DailyStageFigure",
+        source="stage_entries",
+        kind=FLOW,
+        formula="count of stage changes with at in the day and to_stage = the stage (a deal's creation enters its first stage)",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="exits",
+        table="DailyStageFigure",
+        source="stage_exits",
+        kind=FLOW,
+        formula="count of stage changes with at in the day and from_stage = the stage",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="count",
+        table="DailyActivityFigure",
+        source="activities",
+        kind=FLOW,
+        formula="count of activities of the type with occurred_at in the day",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="done",
+        table="DailyFollowUpFigure",
+        source="follow_ups",
+        kind=FLOW,
+        formula="count of follow-ups with status done and completed_at in the day",
+        aggregate=lambda w: Count("pk", filter=_done(w)),
+    ),
+    Figure(
+        name="overdue",
+        table="DailyFollowUpFigure",
+        source="follow_ups",
+        kind=SNAPSHOT,
+        formula=(
+            "count of follow-ups created and due before the end of the day and not done by then "
+            "(status open, or done with completed_at at or after the end of the day); cancelled ones never count"
+        ),
+        aggregate=lambda w: Count("pk", filter=_overdue_at_end(w)),
+    ),
+]
+FIGURES_BY_NAME = {(figure.table, figure.name): figure for figure in FIGURES}
+
+# The daily tables, each with the columns (besides day, team and rep) that make its grain.
+TABLES = {
+    "DailyDealFigure": ("pipeline", "currency"),
+    "DailyStageFigure": ("pipeline", "stage"),
+    "DailyActivityFigure": ("kind",),
+    "DailyFollowUpFigure": (),
+}
+
+
+def figures_of(table: str) -> list[Figure]:
+    return [figure for figure in FIGURES if figure.table == table]
+
+
+def figures_from(source: str) -> list[Figure]:
+    return [figure for figure in FIGURES if figure.source == source]
