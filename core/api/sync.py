@@ -1,0 +1,168 @@
+"""`changes/` endpoints: what changed and what was deleted since a sync token (see core/sync.py).
+
+    GET /api/v1/contacts/changes/?since=<token>&limit=<n>   (also companies/, deals/)
+
+A record has the shape of its detail representation (the CRUD serializers of
+crm.api and pipeline.api), plus `change_seq`. The routes are mounted before the
+CRUD routers, so `changes` is never read as a record id.
+"""
+
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core import sync
+from crm.api.serializers import CompanySerializer, ContactSerializer
+from crm.models import Company, Contact
+from pipeline.api.serializers import DealSerializer
+from pipeline.models import Deal
+
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+
+
+class Gone(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "sync_token_expired"
+
+
+def _with_change_seq(serializer_class):
+    """The CRUD detail serializer, read-only, plus the record's place in the change order."""
+
+    class SyncSerializer(serializer_class):
+        change_seq = serializers.IntegerField(read_only=True)
+
+        class Meta(serializer_class.Meta):
+            fields = [*serializer_class.Meta.fields, "change_seq"]
+
+    SyncSerializer.__name__ = SyncSerializer.__qualname__ = serializer_class.__name__.replace("Serializer", "Change")
+    return SyncSerializer
+
+
+CompanySyncSerializer = _with_change_seq(CompanySerializer)
+ContactSyncSerializer = _with_change_seq(ContactSerializer)
+DealSyncSerializer = _with_change_seq(DealSerializer)
+
+
+class TombstoneSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="object_id")
+    deleted_at = serializers.DateTimeField()
+    change_seq = serializers.IntegerField()
+
+
+SERIALIZERS = {Company: CompanySyncSerializer, Contact: ContactSyncSerializer, Deal: DealSyncSerializer}
+
+
+def serialize_record(instance) -> dict:
+    """The record as a syncing client (and a webhook subscriber) receives it."""
+    return SERIALIZERS[type(instance)](instance).data
+
+
+class ChangesView(APIView):
+    """Records created or updated, and records deleted, after a sync token, in one total order.
+
+    Start with no `since` (a full sync); then pass the `next_sync_token` of the last
+    answer. `has_more` means: ask again at once with the new token. A token older
+    than the tombstones kept answers 410: sync in full again.
+    """
+
+    model = None
+    prefetch = ()
+
+    def get_records(self):
+        return self.model.objects.visible_to(self.request.user).prefetch_related(*self.prefetch)
+
+    def _limit(self) -> int:
+        raw = self.request.query_params.get("limit")
+        if raw in (None, ""):
+            return DEFAULT_LIMIT
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= MAX_LIMIT:
+            raise exceptions.ValidationError(
+                {"limit": [_("Enter a whole number from 1 to %(max)d.") % {"max": MAX_LIMIT}]}
+            )
+        return limit
+
+    def get(self, request, *args, **kwargs):
+        limit = self._limit()
+        try:
+            since, after_pk = sync.read_token(request.query_params.get("since"))
+        except sync.InvalidToken:
+            raise exceptions.ValidationError(
+                {"since": [_("This sync token is not valid. Use the next_sync_token of a previous answer.")]}
+            ) from None
+        except sync.ExpiredToken:
+            raise Gone(
+                _("This sync token is older than the deletions kept. Sync in full again (without since).")
+            ) from None
+        records, tombstones, token, has_more = sync.changes_since(
+            user=request.user, model=self.model, since=since, after_pk=after_pk, limit=limit, records=self.get_records()
+        )
+        serializer = SERIALIZERS[self.model]
+        return Response(
+            {
+                "changes": serializer(records, many=True).data,
+                "deleted": TombstoneSerializer(tombstones, many=True).data,
+                "next_sync_token": token,
+                "has_more": has_more,
+            }
+        )
+
+
+def _schema(model, tag):
+    return extend_schema_view(
+        get=extend_schema(
+            tags=[tag],
+            operation_id=f"{tag}_changes",
+            parameters=[
+                OpenApiParameter(
+                    "since", str, description="next_sync_token of the previous answer; omit for a full sync"
+                ),
+                OpenApiParameter(
+                    "limit", int, description=f"most entries (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"
+                ),
+            ],
+            responses={
+                200: inline_serializer(
+                    f"{model.__name__}Changes",
+                    {
+                        "changes": SERIALIZERS[model](many=True),
+                        "deleted": TombstoneSerializer(many=True),
+                        "next_sync_token": serializers.CharField(),
+                        "has_more": serializers.BooleanField(),
+                    },
+                ),
+                400: OpenApiResponse(description="limit or since not valid"),
+                401: OpenApiResponse(description="not signed in"),
+                410: OpenApiResponse(description="token older than the retention period: sync in full again"),
+            },
+        )
+    )
+
+
+@_schema(Company, "companies")
+class CompanyChangesView(ChangesView):
+    model = Company
+    prefetch = ("tags",)
+
+
+@_schema(Contact, "contacts")
+class ContactChangesView(ChangesView):
+    model = Contact
+    prefetch = ("tags",)
+
+
+@_schema(Deal, "deals")
+class DealChangesView(ChangesView):
+    model = Deal
