@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from accounts.models import Membership, User
+from accounts.models import Membership, Team, User
+from core.api.serializers import SafqaModelSerializer
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -31,3 +32,21 @@ class MeSerializer(serializers.ModelSerializer):
             "memberships",
         ]
         read_only_fields = ["id", "username", "role", "memberships"]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A team member as other members see them."""
+
+    memberships = MembershipSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name", "email", "role", "language", "memberships"]
+        read_only_fields = fields
+
+
+class TeamSerializer(SafqaModelSerializer):
+    class Meta:
+        model = Team
+        fields = ["id", "name", "time_zone", "going_cold_days", "updated_at"]
+        read_only_fields = fields

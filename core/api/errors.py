@@ -7,6 +7,7 @@ request's Accept-Language:
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.api.parsers import RequestTooLarge
 from core.exceptions import StaleVersionError
 
 
@@ -41,6 +43,9 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound(_("Not found."))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check, met when DRF reads the body.
+        exc = RequestTooLarge()
 
     response = drf_exception_handler(exc, context)
     if response is None:

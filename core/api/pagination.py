@@ -10,3 +10,9 @@ class CursorPagination(pagination.CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
+
+
+class IdCursorPagination(CursorPagination):
+    """For lists of records without `updated_at` (users): by id."""
+
+    ordering = ("id",)

@@ -2,6 +2,11 @@
 
 from rest_framework import viewsets
 
+from core.api.etag import ETagMixin, if_match_version
+from core.api.idempotency import idempotent
+from core.api.parsers import LimitedJSONParser, RequestTooLarge, request_too_large
+from core.api.schema import SafqaAutoSchema
+
 
 class VisibleQuerysetMixin:
     """Serve only what the caller may see (`visible_to`) and write only what they may edit (`editable_by`)."""
@@ -21,3 +26,53 @@ class VisibleModelViewSet(VisibleQuerysetMixin, viewsets.ModelViewSet):
 
 class VisibleReadOnlyViewSet(VisibleQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     """Read-only viewset through the visibility rules."""
+
+
+class SafqaViewSetMixin(ETagMixin):
+    """What every API viewset shares: size-limited JSON, ETag, If-Match, Idempotency-Key, the schema extras.
+
+    Actions named in `write_actions` are writes: they see only what the caller may
+    edit, like PUT/PATCH/DELETE. Those in `if_match_actions` honour If-Match.
+    """
+
+    parser_classes = [LimitedJSONParser]
+    schema = SafqaAutoSchema()
+    # Any id text reaches the view, so a malformed id answers the JSON 404 rather than the HTML page.
+    lookup_value_regex = r"[^/]+"
+    write_actions: tuple[str, ...] = ()
+    if_match_actions: tuple[str, ...] = ()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Refuse an announced oversized body before anything reads it.
+        if request_too_large(request):
+            raise RequestTooLarge()
+
+    def get_queryset(self):
+        if getattr(self, "action", None) in self.write_actions:
+            return self.queryset.all().editable_by(self.request.user)
+        return super().get_queryset()
+
+    def expected_version(self):
+        return if_match_version(self.request)
+
+    def perform_update(self, serializer):
+        serializer.save(expected_version=self.expected_version())
+
+    def perform_destroy(self, instance):
+        self.delete_service(record=instance, by=self.request.user, expected_version=self.expected_version())
+
+    def delete_service(self, *, record, by, expected_version):
+        raise NotImplementedError(f"{type(self).__name__} must define delete_service()")
+
+
+class SafqaModelViewSet(SafqaViewSetMixin, VisibleModelViewSet):
+    """CRUD through visibility, with writes through the app's services (see the serializers)."""
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+
+class SafqaReadOnlyViewSet(SafqaViewSetMixin, VisibleReadOnlyViewSet):
+    """Read-only through visibility."""

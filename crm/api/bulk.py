@@ -1,0 +1,136 @@
+"""Bulk upsert of contacts keyed by (external_source, external_id).
+
+Each item is checked by the contact serializer and written by crm.services in
+its own savepoint, so one bad item never undoes the others. The records the
+items refer to (existing contacts, companies, owners, teams, tags) are read up
+front, a few queries for the whole batch, not per item.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+
+from accounts.models import Team, User
+from core.api.errors import _field_errors
+from crm import services
+from crm.api.serializers import ContactSerializer
+from crm.models import Company, Contact, Tag
+
+
+class PrefetchedRelatedField(serializers.PrimaryKeyRelatedField):
+    """Looks ids up in a dict read once for the whole batch (context["prefetched"][name])."""
+
+    def __init__(self, name, **kwargs):
+        self.lookup_name = name
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = int(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        record = self.context["prefetched"][self.lookup_name].get(pk)
+        if record is None:
+            self.fail("does_not_exist", pk_value=data)
+        return record
+
+
+class BulkContactSerializer(ContactSerializer):
+    company = PrefetchedRelatedField("company", queryset=Company.objects.none(), allow_null=True, required=False)
+    owner = PrefetchedRelatedField("owner", queryset=User.objects.none(), required=False)
+    team = PrefetchedRelatedField("team", queryset=Team.objects.none(), required=False)
+    tags = serializers.ListField(child=PrefetchedRelatedField("tags", queryset=Tag.objects.none()), required=False)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        source = attrs.get("external_source", getattr(self.instance, "external_source", ""))
+        external_id = attrs.get("external_id", getattr(self.instance, "external_id", ""))
+        if not external_id:
+            raise serializers.ValidationError({"external_id": [_("Give each item its external_id.")]})
+        attrs["external_source"], attrs["external_id"] = source, external_id
+        return attrs
+
+
+def _ids(items, name, many=False) -> set[int]:
+    found = set()
+    for item in items:
+        value = item.get(name)
+        for one in value if many and isinstance(value, list) else [value]:
+            if isinstance(one, int) and not isinstance(one, bool):
+                found.add(one)
+            elif isinstance(one, str) and one.isdigit():
+                found.add(int(one))
+    return found
+
+
+def _key(item) -> tuple[str, str] | None:
+    source, external_id = item.get("external_source", ""), item.get("external_id")
+    if isinstance(source, str) and isinstance(external_id, (str, int)) and not isinstance(external_id, bool):
+        return source.strip(), str(external_id).strip()
+    return None
+
+
+def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
+    """Create or update each item; returns one result per item, in order."""
+    user = request.user
+    keys = {key for key in map(_key, items) if key and key[1]}
+    existing = {}
+    if keys:
+        match = Q()
+        for source in {source for source, _id in keys}:
+            match |= Q(external_source=source, external_id__in=[i for s, i in keys if s == source])
+        for contact in Contact.objects.filter(match).prefetch_related("tags"):
+            existing[(contact.external_source, contact.external_id)] = contact
+    editable = set(
+        Contact.objects.editable_by(user).filter(pk__in=[c.pk for c in existing.values()]).values_list("pk", flat=True)
+    )
+    prefetched = {
+        "company": Company.objects.visible_to(user).in_bulk(_ids(items, "company")),
+        "owner": User.objects.in_bulk(_ids(items, "owner")),
+        "team": Team.objects.in_bulk(_ids(items, "team")),
+        "tags": Tag.objects.in_bulk(_ids(items, "tags", many=True)),
+    }
+    context = {"request": request, "prefetched": prefetched}
+    results = []
+    for index, item in enumerate(items):
+        key = _key(item)
+        instance = existing.get(key) if key else None
+        result = {"index": index, "status": "error", "id": None, "errors": {}}
+        results.append(result)
+        if instance is not None and instance.pk not in editable:
+            result["id"] = None
+            result["errors"] = {"external_id": [_("A contact with this external id exists and you cannot edit it.")]}
+            continue
+        serializer = BulkContactSerializer(instance=instance, data=item, partial=instance is not None, context=context)
+        if not serializer.is_valid():
+            result["errors"] = _field_errors(serializer.errors)
+            continue
+        data = dict(serializer.validated_data)
+        try:
+            with transaction.atomic():
+                if instance is None:
+                    contact = services.contact_create(by=user, **data)
+                else:
+                    contact = services.contact_update(contact=instance, by=user, **data)
+        except ValidationError as error:
+            result["errors"] = _item_errors(error)
+            continue
+        except IntegrityError:
+            # Another request wrote the same external id meanwhile.
+            result["errors"] = {"external_id": [_("Another contact with this external id was just saved.")]}
+            continue
+        result.update(status="created" if instance is None else "updated", id=contact.pk)
+        if key:
+            existing[(contact.external_source, contact.external_id)] = contact
+            editable.add(contact.pk)
+    return results
+
+
+def _item_errors(error: ValidationError) -> dict:
+    if hasattr(error, "error_dict"):
+        return {name: [str(m) for m in messages] for name, messages in error.message_dict.items()}
+    return {"non_field_errors": [str(m) for m in error.messages]}

@@ -1,0 +1,83 @@
+"""Companies, contacts, activities and follow-ups over REST; every write goes through crm.services."""
+
+from django.core.exceptions import ValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api.idempotency import idempotent
+from core.api.viewsets import SafqaModelViewSet
+from crm import services
+from crm.api.bulk import contacts_bulk_upsert
+from crm.api.filtersets import ActivityApiFilterSet, CompanyApiFilterSet, ContactApiFilterSet, FollowUpApiFilterSet
+from crm.api.serializers import (
+    ActivitySerializer,
+    BulkContactsSerializer,
+    BulkResultSerializer,
+    CompanySerializer,
+    ContactSerializer,
+    FollowUpSerializer,
+)
+from crm.models import Activity, Company, Contact, FollowUp
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class CompanyViewSet(SafqaModelViewSet):
+    """Customer organisations. A company with deals cannot be deleted (409)."""
+
+    queryset = Company.objects.prefetch_related("tags")
+    serializer_class = CompanySerializer
+    filterset_class = CompanyApiFilterSet
+
+    def delete_service(self, *, record, by, expected_version):
+        try:
+            services.company_delete(company=record, by=by, expected_version=expected_version)
+        except ValidationError as error:
+            raise Conflict(" ".join(error.messages)) from None
+
+
+class ContactViewSet(SafqaModelViewSet):
+    """People at customers. `bulk/` creates or updates up to 1,000 contacts by external id."""
+
+    queryset = Contact.objects.prefetch_related("tags")
+    serializer_class = ContactSerializer
+    filterset_class = ContactApiFilterSet
+
+    def delete_service(self, *, record, by, expected_version):
+        services.contact_delete(contact=record, by=by, expected_version=expected_version)
+
+    @extend_schema(request=BulkContactsSerializer, responses={200: BulkResultSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk")
+    @idempotent
+    def bulk(self, request):
+        envelope = BulkContactsSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results = contacts_bulk_upsert(items=envelope.validated_data["items"], request=request)
+        return Response({"results": results})
+
+
+class ActivityViewSet(SafqaModelViewSet):
+    """Calls, meetings, emails and notes. Logging a call, meeting or email updates the contact's last contact."""
+
+    queryset = Activity.objects.all()
+    serializer_class = ActivitySerializer
+    filterset_class = ActivityApiFilterSet
+
+    def delete_service(self, *, record, by, expected_version):
+        services.activity_delete(activity=record, by=by)
+
+
+class FollowUpViewSet(SafqaModelViewSet):
+    """Follow-ups; a new time or assignee re-arms the reminder, `status` done/open completes or reopens."""
+
+    queryset = FollowUp.objects.all()
+    serializer_class = FollowUpSerializer
+    filterset_class = FollowUpApiFilterSet
+
+    def delete_service(self, *, record, by, expected_version):
+        services.follow_up_delete(follow_up=record, by=by)

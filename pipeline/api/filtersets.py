@@ -1,0 +1,25 @@
+"""The API's deal filters: the deal list's FilterSet plus team, company, contact and `updated_after`."""
+
+import django_filters
+from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Team
+from core.api.serializers import visible_to_request
+from crm.models import Company, Contact
+from pipeline.filtersets import DealFilterSet
+
+
+class DealApiFilterSet(DealFilterSet):
+    search = django_filters.CharFilter(method="filter_search", label=_("Search"))
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), label=capfirst(_("team")))
+    company = django_filters.ModelChoiceFilter(queryset=visible_to_request(Company), label=capfirst(_("company")))
+    contact = django_filters.ModelChoiceFilter(queryset=visible_to_request(Contact), label=capfirst(_("contact")))
+    updated_after = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", label=_("Changed after (ISO 8601 date and time)")
+    )
+
+
+# The API's cursor fixes the order, and search is named `search` as on every API list.
+DealApiFilterSet.base_filters.pop("o", None)
+DealApiFilterSet.base_filters.pop("q", None)
