@@ -1,0 +1,62 @@
+"""Import in a real browser, both languages: upload → preview (mapping, errors) → confirm → progress, no axe violations."""
+
+import pytest
+
+from crm.models import Contact
+from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.test_shell import sign_in
+from tests.transfers.conftest import ARABIC_ROWS, csv_bytes
+
+
+@pytest.fixture
+def eager_celery():
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_upload_preview_confirm_progress(page, world, language, eager_celery):
+    rep = world.rep_a1
+    rep.language = language
+    rep.save()
+    sign_in(page, rep.username)
+    page.goto("/import/")
+    assert page.get_attribute("html", "dir") == ("rtl" if language == "ar" else "ltr")
+    assert_accessible(page, f"import upload ({language})")
+    screenshot(page, f"import-upload-{language}")
+
+    page.select_option("#id_kind", "contacts")
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "عملاء.csv", "mimeType": "text/csv", "buffer": csv_bytes(ARABIC_ROWS, encoding="cp1256")}],
+    )
+    page.click("form button[type=submit].button--primary")
+    page.wait_for_url("**/import/*/")
+    assert page.locator("#id_col_0").input_value() == "first_name"
+    assert page.locator("#id_col_3").input_value() == "phone"
+    assert Contact.objects.filter(email="ahmad@example.test").count() == 0
+    screenshot(page, f"import-preview-{language}")
+    assert_accessible(page, f"import preview ({language})")
+
+    page.click("form[action$='/confirm/'] button")
+    page.wait_for_url("**/progress/")
+    page.wait_for_selector("#import-progress progress[value='100']")
+    assert Contact.objects.filter(email="ahmad@example.test", owner=rep).count() == 1
+    assert page.locator("form[action$='/undo/'] button").is_visible()
+    screenshot(page, f"import-progress-{language}")
+    assert_accessible(page, f"import progress ({language})")
+
+
+def test_unreadable_file_shows_a_message(page, world):
+    sign_in(page, world.rep_a2.username)
+    page.goto("/import/")
+    page.set_input_files(
+        "#id_file", files=[{"name": "x.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04broken"}]
+    )
+    page.click("form button[type=submit].button--primary")
+    assert page.locator(".field__errors").is_visible()
+    assert_accessible(page, "import upload error (en)")

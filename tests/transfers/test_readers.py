@@ -1,0 +1,88 @@
+import codecs
+import io
+import zipfile
+
+import pytest
+
+from tests.transfers.conftest import ARABIC_ROWS, csv_bytes, xlsx_bytes
+from transfers.readers import FileProblem, read_table
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        csv_bytes(ARABIC_ROWS),
+        csv_bytes(ARABIC_ROWS, bom=True),
+        codecs.BOM_UTF16_LE + "\r\n".join(",".join(r) for r in ARABIC_ROWS).encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + "\r\n".join(",".join(r) for r in ARABIC_ROWS).encode("utf-16-be"),
+        csv_bytes(ARABIC_ROWS, encoding="cp1256"),
+        csv_bytes(ARABIC_ROWS, delimiter=";"),
+        csv_bytes(ARABIC_ROWS, delimiter="\t", encoding="cp1256"),
+        xlsx_bytes(ARABIC_ROWS),
+    ],
+    ids=["utf8", "utf8-bom", "utf16le", "utf16be", "cp1256", "semicolon", "tab-cp1256", "xlsx"],
+)
+def test_every_encoding_and_format_reads_the_same_arabic_table(data):
+    headers, rows = read_table(data)
+    assert headers == ARABIC_ROWS[0]
+    assert rows[0][:2] == ["أحمد", "الشهري"]
+    assert rows[1][3] == "+966 55 444 5566"
+
+
+def test_commas_inside_quotes_with_semicolon_delimiter():
+    data = b'name;notes\r\n"Acme";"one, two"\r\n'
+    headers, rows = read_table(data)
+    assert headers == ["name", "notes"] and rows == [["Acme", "one, two"]]
+
+
+def _problem(data) -> str:
+    with pytest.raises(FileProblem) as info:
+        read_table(data)
+    return info.value.message
+
+
+def test_truncated_xlsx_is_a_clear_problem():
+    data = xlsx_bytes(ARABIC_ROWS)
+    assert "Excel" in _problem(data[: len(data) // 2]) or "إكسل" in _problem(data[: len(data) // 2])
+
+
+def test_zip_that_is_not_a_workbook():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    assert _problem(out.getvalue())
+
+
+def test_binary_junk_and_empty_and_only_headers():
+    import random
+
+    junk = bytes(random.Random(7).randrange(256) for _ in range(4000))
+    assert _problem(junk)
+    assert _problem(b"")
+    assert _problem(b"\n\n")
+    assert _problem(csv_bytes([ARABIC_ROWS[0]]))
+
+
+def test_mismatched_columns_are_read_row_by_row():
+    headers, rows = read_table(b"a,b,c\n1\n1,2,3,4\n")
+    assert headers == ["a", "b", "c"] and rows == [["1"], ["1", "2", "3", "4"]]
+
+
+def test_one_megabyte_cell_is_read():
+    big = "ب" * 600_000
+    _headers, rows = read_table(csv_bytes([["name", "notes"], ["x", big]]))
+    assert len(rows[0][1]) == 600_000
+
+
+def test_limits_come_from_settings(settings):
+    settings.IMPORT_MAX_ROWS = 1
+    assert "2" in _problem(csv_bytes(ARABIC_ROWS))
+    settings.IMPORT_MAX_ROWS = 100
+    settings.IMPORT_MAX_BYTES = 10
+    assert _problem(csv_bytes(ARABIC_ROWS))
+
+
+def test_unclosed_quote_or_broken_utf16():
+    assert _problem(codecs.BOM_UTF16_LE + b"\x00\xd8")

@@ -1,0 +1,45 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from transfers.importing import field_choices
+from transfers.models import ImportKind
+
+
+class UploadForm(forms.Form):
+    kind = forms.ChoiceField(label=_("What the file holds"), choices=ImportKind.choices)
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_(
+            "CSV (UTF-8, UTF-16 or Arabic Windows), Excel (.xlsx) or vCard (.vcf); the first row names the columns."
+        ),
+    )
+
+
+class MappingForm(forms.Form):
+    """One choice per column of the file: which field it fills."""
+
+    remember = forms.BooleanField(label=_("Remember this mapping for files with the same columns"), required=False)
+
+    def __init__(self, *args, job, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.job = job
+        choices = field_choices(job.kind)
+        for index, header in enumerate(job.headers):
+            self.fields[f"col_{index}"] = forms.ChoiceField(
+                label=header or _("(no name)"),
+                choices=choices,
+                required=False,
+                initial=job.mapping.get(str(index), ""),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = [value for key, value in cleaned.items() if key.startswith("col_") and value]
+        if len(chosen) != len(set(chosen)):
+            raise forms.ValidationError(_("Each field can be filled from one column only."))
+        if not chosen:
+            raise forms.ValidationError(_("Choose at least one column to import."))
+        return cleaned
+
+    def mapping(self) -> dict:
+        return {key[4:]: value for key, value in self.cleaned_data.items() if key.startswith("col_") and value}

@@ -1,0 +1,9 @@
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def run_import(job_id: int) -> None:
+    """Thin wrapper: the work and its rules live in transfers.importing.import_run."""
+    from transfers.importing import import_run
+
+    import_run(job_id=job_id)

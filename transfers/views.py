@@ -1,0 +1,390 @@
+"""Import, export, duplicates and merge pages, plus the two API endpoints."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext
+from django.views.decorators.http import require_GET, require_POST
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from crm.filtersets import CompanyFilterSet, ContactFilterSet
+from crm.models import Activity, Company, Contact
+from pipeline.filtersets import DealFilterSet
+from pipeline.models import Deal
+from transfers import exporting, importing, merging
+from transfers.duplicates import duplicate_pairs, similar_contacts
+from transfers.filtersets import ActivityFilterSet
+from transfers.forms import MappingForm, UploadForm
+from transfers.models import ImportJob, ImportStatus, Merge
+from transfers.readers import FileProblem
+from transfers.tasks import run_import
+
+PREVIEW_ROWS = 50
+
+
+# Import ----------------------------------------------------------------------
+
+
+@login_required
+def import_upload(request):
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        from django.conf import settings
+
+        if upload.size > settings.IMPORT_MAX_BYTES:
+            form.add_error("file", FileProblem(gettext("The file is too large.")).message)
+        else:
+            try:
+                job = importing.import_create(
+                    by=request.user, kind=form.cleaned_data["kind"], file_name=upload.name, data=upload.read()
+                )
+            except FileProblem as problem:
+                form.add_error("file", problem.message)
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                importing.import_preview(job=job, by=request.user)
+                return redirect("transfers:import_preview", pk=job.pk)
+    jobs = ImportJob.objects.visible_to(request.user).select_related("owner")[:10]
+    status_code = 400 if form.errors else 200
+    return render(request, "transfers/upload.html", {"form": form, "jobs": jobs}, status=status_code)
+
+
+def _job(request, pk, *, editable=False):
+    jobs = ImportJob.objects.editable_by(request.user) if editable else ImportJob.objects.visible_to(request.user)
+    return get_object_or_404(jobs.defer("rows") if not editable else jobs, pk=pk)
+
+
+@login_required
+def import_preview(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    if request.method == "POST":
+        job = get_object_or_404(ImportJob.objects.editable_by(request.user), pk=pk)
+        if job.status != ImportStatus.PREVIEWED:
+            return redirect("transfers:import_progress", pk=job.pk)
+        form = MappingForm(request.POST, job=job)
+        if form.is_valid():
+            importing.import_preview(
+                job=job, by=request.user, mapping=form.mapping(), remember=form.cleaned_data["remember"]
+            )
+            return redirect("transfers:import_preview", pk=job.pk)
+        status_code = 400
+    else:
+        form, status_code = MappingForm(job=job), 200
+    context = {
+        "job": job,
+        "form": form,
+        "columns": [form[f"col_{i}"] for i in range(len(job.headers))],
+        "sample": job.rows[:5],
+        "errors": job.errors[:PREVIEW_ROWS],
+        "more_errors": max(0, len(job.errors) - PREVIEW_ROWS),
+        "total": len(job.rows),
+    }
+    return render(request, "transfers/preview.html", context, status=status_code)
+
+
+@require_POST
+@login_required
+def import_confirm(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.editable_by(request.user).defer("rows"), pk=pk)
+    if job.status != ImportStatus.PREVIEWED:
+        return redirect("transfers:import_progress", pk=job.pk)
+    if job.errors:
+        messages.error(request, gettext("Fix the rows with errors first: nothing is imported while a row fails."))
+        return redirect("transfers:import_preview", pk=job.pk)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    importing.set_progress(job.pk, 0, job.summary.get("created", 0) + job.summary.get("updated", 0))
+    transaction.on_commit(lambda: run_import.delay(job.pk))
+    return redirect("transfers:import_progress", pk=job.pk)
+
+
+@login_required
+def import_progress(request, pk: int):
+    job = _job(request, pk)
+    progress = importing.get_progress(job.pk)
+    running = job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
+    percent = (
+        int(100 * progress["done"] / progress["total"]) if progress["total"] and running else (0 if running else 100)
+    )
+    context = {"job": job, "progress": progress, "percent": percent, "running": running}
+    template = "transfers/partials/progress.html" if request.htmx else "transfers/progress.html"
+    return render(request, template, context)
+
+
+@require_POST
+@login_required
+def import_cancel(request, pk: int):
+    job = _job(request, pk, editable=True)
+    if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        importing.import_cancel(job=job)
+        messages.info(request, gettext("Cancelling: everything the import wrote is rolled back."))
+    return redirect("transfers:import_progress", pk=job.pk)
+
+
+@require_POST
+@login_required
+def import_undo(request, pk: int):
+    job = _job(request, pk, editable=True)
+    try:
+        importing.import_undo(job=job, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, gettext("The import was undone."))
+    return redirect("transfers:import_progress", pk=job.pk)
+
+
+@require_GET
+@login_required
+def import_errors(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    response = HttpResponse(exporting.errors_csv(job), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
+    return response
+
+
+# Export ----------------------------------------------------------------------
+
+EXPORTS = {
+    "contacts": (Contact, ContactFilterSet, ("company", "owner")),
+    "companies": (Company, CompanyFilterSet, ("owner",)),
+    "deals": (Deal, DealFilterSet, ("company", "contact", "owner", "stage")),
+    "activities": (Activity, ActivityFilterSet, ("contact", "company", "deal", "actor")),
+}
+
+
+def _filtered(request, kind: str):
+    model, filterset_class, related = EXPORTS[kind]
+    queryset = model.objects.visible_to(request.user).select_related(*related)
+    filterset = filterset_class(request.GET, queryset=queryset, request=request)
+    if not filterset.is_valid():
+        return None
+    return filterset.qs
+
+
+@require_GET
+@login_required
+def export(request, kind: str, fmt: str):
+    if kind not in EXPORTS or fmt not in ("csv", "xlsx", "vcf") or (fmt == "vcf" and kind != "contacts"):
+        raise Http404
+    queryset = _filtered(request, kind)
+    if queryset is None:
+        return HttpResponse(
+            gettext("A filter value is not valid: correct the filters on the list and export again."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    if fmt == "vcf":
+        return exporting.vcard_response(queryset)
+    if fmt == "xlsx":
+        return exporting.xlsx_response(kind, queryset, kind)
+    return exporting.csv_response(kind, queryset, kind)
+
+
+# Duplicates and merge ----------------------------------------------------------
+
+
+@login_required
+def duplicates(request):
+    pairs = duplicate_pairs(user=request.user)
+    recent = Merge.objects.editable_by(request.user).filter(undone_at__isnull=True)[:10]
+    return render(request, "transfers/duplicates.html", {"pairs": pairs, "recent": recent})
+
+
+@login_required
+def contact_duplicate_check(request):
+    """HTMX: a non-blocking warning on the contact form when the contact looks like an existing one."""
+    matches = similar_contacts(
+        user=request.user,
+        email=request.GET.get("email", ""),
+        phone=request.GET.get("phone_raw", ""),
+        name=" ".join(p for p in (request.GET.get("first_name", ""), request.GET.get("last_name", "")) if p),
+        company_id=request.GET.get("company") or None if (request.GET.get("company") or "").isdigit() else None,
+    )
+    return render(request, "transfers/partials/duplicate_warning.html", {"matches": matches})
+
+
+@login_required
+def merge(request, kind: str):
+    if kind not in merging.MODELS:
+        raise Http404
+    model = merging.MODELS[kind]
+    ids = [int(pk) for pk in request.GET.getlist("ids") + request.POST.getlist("ids") if str(pk).isdigit()]
+    records = list(model.objects.editable_by(request.user).filter(pk__in=ids).order_by("pk"))
+    if len(records) < 2 or len(records) != len(set(ids)):
+        raise Http404
+    fields = merging.MERGE_FIELDS[kind]
+    error = None
+    if request.method == "POST":
+        survivor = request.POST.get("survivor", "")
+        choices = {name: request.POST.get(f"field_{name}") for name in fields}
+        if survivor.isdigit():
+            try:
+                done = merging.merge_records(
+                    by=request.user,
+                    kind=kind,
+                    survivor_id=int(survivor),
+                    other_ids=[r.pk for r in records],
+                    choices=choices,
+                )
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            else:
+                messages.success(
+                    request,
+                    gettext("The records were merged. Recent merges can be undone on the possible duplicates page."),
+                )
+                request.session["transfers_last_merge"] = done.pk
+                return redirect(model.objects.get(pk=done.survivor_id).get_absolute_url())
+        else:
+            error = gettext("Choose the record that stays.")
+    rows = []
+    for name in fields:
+        label = model._meta.get_field(name.removesuffix("_id")).verbose_name
+        rows.append(
+            {
+                "name": name,
+                "label": label,
+                "options": [{"pk": r.pk, "value": getattr(r, name.removesuffix("_id")) or ""} for r in records],
+            }
+        )
+    recent = Merge.objects.visible_to(request.user).filter(kind=kind, undone_at__isnull=True)[:5]
+    return render(
+        request,
+        "transfers/merge.html",
+        {"kind": kind, "records": records, "rows": rows, "error": error, "recent": recent},
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+@login_required
+def merge_undo(request, pk: int):
+    merge_record = get_object_or_404(Merge.objects.editable_by(request.user), pk=pk)
+    try:
+        merging.merge_undo(merge=merge_record, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, gettext("The merge was undone."))
+    return redirect("transfers:duplicates")
+
+
+# API -------------------------------------------------------------------------
+
+_DUPLICATE = inline_serializer(
+    "ContactDuplicate",
+    {
+        "id": serializers.IntegerField(),
+        "name": serializers.CharField(),
+        "email": serializers.CharField(),
+        "phone": serializers.CharField(),
+        "company": serializers.CharField(allow_null=True),
+    },
+)
+_ERROR = inline_serializer(
+    "TransfersError",
+    {
+        "error": inline_serializer(
+            "TransfersErrorBody",
+            {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
+        )
+    },
+)
+
+
+@extend_schema(
+    tags=["contacts"],
+    summary="Contacts that look like the one described (same email, phone, or name)",
+    parameters=[
+        OpenApiParameter("email", str, required=False),
+        OpenApiParameter("phone", str, required=False, description="Any format; compared in E.164."),
+        OpenApiParameter("name", str, required=False, description="Compared with the Arabic-aware normalization."),
+    ],
+    responses={200: inline_serializer("ContactDuplicates", {"results": _DUPLICATE.__class__(many=True)})},
+)
+@api_view(["GET"])
+def api_contact_duplicates(request):
+    matches = similar_contacts(
+        user=request.user,
+        email=request.query_params.get("email", ""),
+        phone=request.query_params.get("phone", ""),
+        name=request.query_params.get("name", ""),
+    )
+    return Response(
+        {
+            "results": [
+                {
+                    "id": c.pk,
+                    "name": c.full_name,
+                    "email": c.email,
+                    "phone": c.phone,
+                    "company": c.company.name if c.company_id else None,
+                }
+                for c in matches
+            ]
+        }
+    )
+
+
+@extend_schema(
+    tags=["contacts"],
+    summary="Merge contacts into a survivor (activities, deals, follow-ups and tags move to it)",
+    request=inline_serializer(
+        "ContactMergeRequest",
+        {
+            "survivor": serializers.IntegerField(),
+            "merge": serializers.ListField(child=serializers.IntegerField()),
+            "choices": serializers.DictField(
+                child=serializers.IntegerField(), required=False, help_text="field name → id whose value survives"
+            ),
+        },
+    ),
+    responses={
+        201: inline_serializer(
+            "ContactMergeResult", {"merge": serializers.IntegerField(), "survivor": serializers.IntegerField()}
+        ),
+        400: _ERROR,
+    },
+)
+@api_view(["POST"])
+def api_contact_merge(request):
+    data = request.data
+    try:
+        survivor = int(data.get("survivor"))
+        if not isinstance(data.get("merge"), list):
+            raise TypeError
+        others = [int(pk) for pk in data["merge"]]
+    except (TypeError, ValueError):
+        return Response(
+            {
+                "error": {
+                    "code": "invalid",
+                    "message": gettext("Send “survivor” (an id) and “merge” (a list of ids)."),
+                    "fields": {},
+                }
+            },
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    choices = data.get("choices") or {}
+    try:
+        done = merging.merge_records(
+            by=request.user,
+            kind="contact",
+            survivor_id=survivor,
+            other_ids=others,
+            choices=choices if isinstance(choices, dict) else {},
+        )
+    except ValidationError as exc:
+        return Response(
+            {"error": {"code": "invalid", "message": " ".join(exc.messages), "fields": {}}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return Response({"merge": done.pk, "survivor": done.survivor_id}, status=status.HTTP_201_CREATED)
