@@ -31,9 +31,14 @@ install: $(STAMP) $(NPM_STAMP) compilemessages
 compilemessages: $(STAMP)
 	$(VENV)/bin/pybabel -q compile -d locale -D django
 
+# Beside the server, a Celery worker with beat embedded delivers reminders and runs the
+# digest and nightly jobs on schedule (without REDIS_URL its tasks run in-process);
+# it is stopped when the server stops.
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
+	$(VENV)/bin/celery -A config worker --beat --pool=solo --loglevel=info --schedule var/celerybeat-schedule & \
+	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -130,3 +130,134 @@ class Membership(TimeStampedModel):
                     )
                 }
             )
+
+
+class ApiTokenQuerySet(ReferenceQuerySet):
+    """A member sees and revokes only their own tokens; admins see all."""
+
+    def visible_q(self, user):
+        return models.Q(user_id=user.pk)
+
+    def editable_q(self, user):
+        return models.Q(user_id=user.pk)
+
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(TimeStampedModel):
+    """A personal API token: `Authorization: Bearer sfq_<prefix>_<secret>`.
+
+    Only a SHA-256 hash of the whole token is stored; the token itself is shown
+    once, when it is created. Tokens carry 256 bits of randomness, so a fast hash
+    is enough (a slow password hash would only slow every API call down).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.name} (sfq_{self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class QuotaPeriod(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+class QuotaQuerySet(ReferenceQuerySet):
+    """A rep sees their own quotas; managers see and set those of the people in the teams they manage."""
+
+    def visible_q(self, user):
+        from core.querysets import managed_user_ids
+
+        return models.Q(rep_id=user.pk) | models.Q(rep_id__in=managed_user_ids(user))
+
+    def editable_q(self, user):
+        from core.querysets import managed_user_ids
+
+        # A rep never sets their own target, even though they see it.
+        return models.Q(rep_id__in=managed_user_ids(user)) & ~models.Q(rep_id=user.pk)
+
+    def active(self):
+        return self.filter(superseded_at__isnull=True)
+
+
+class Quota(TimeStampedModel):
+    """A rep's sales target (quota) for one month or quarter: won value in one currency, won deals, activities.
+
+    Setting a new target for the same rep, period and currency supersedes the
+    previous one (`superseded_at`) instead of overwriting it, so the history stays.
+    """
+
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quotas", verbose_name=_("sales rep")
+    )
+    period_kind = models.CharField(_("period"), max_length=8, choices=QuotaPeriod.choices, default=QuotaPeriod.MONTH)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    target_won_value = models.DecimalField(_("target won value"), max_digits=14, decimal_places=2, default=0)
+    currency = models.CharField(_("currency"), max_length=3)
+    target_won_deals = models.PositiveIntegerField(_("target won deals"), default=0)
+    target_activities = models.PositiveIntegerField(_("target activities"), default=0)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set by"),
+    )
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+
+    objects = QuotaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        ordering = ["-period_start", "rep", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rep", "period_kind", "period_start", "currency"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="quota_unique_active_rep_period_currency",
+            )
+        ]
+        indexes = [models.Index(fields=["rep", "period_start"], name="quota_rep_period_idx")]
+
+    def __str__(self):
+        return f"{self.rep} · {self.period_start:%Y-%m} · {self.target_won_value} {self.currency}"
+
+    def clean(self):
+        from core.money import validate_amount, validate_currency
+
+        errors = {}
+        try:
+            validate_currency(self.currency)
+        except ValidationError as error:
+            errors["currency"] = error.messages
+        try:
+            validate_amount(self.target_won_value)
+        except ValidationError as error:
+            errors["target_won_value"] = error.messages
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            errors["period_end"] = [_("The period cannot end before it starts.")]
+        if errors:
+            raise ValidationError(errors)

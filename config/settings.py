@@ -71,6 +71,9 @@ INSTALLED_APPS = [
     "crm",
     "pipeline",
     "analytics",
+    "notifications",
+    "webhooks",
+    "transfers",
 ]
 
 MIDDLEWARE = [
@@ -188,12 +191,44 @@ elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Safqa <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Seconds an SMTP connection may block: a reminder is sent while its row is locked.
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
+
+# Reminders, notifications and the morning digest (notifications/services.py).
+# Links in emails point here (scheme and host, no trailing slash).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Most reminders one dispatcher run claims (it runs every minute).
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=100)
+# A reminder claimed this long ago and not being sent any more is claimed again.
+REMINDER_LEASE_SECONDS = env.float("REMINDER_LEASE_SECONDS", default=300)
+# Delivery attempts before a reminder is marked failed and shown as such.
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=5)
+# Wait after the first failed attempt; it doubles after each further failure.
+REMINDER_RETRY_SECONDS = env.float("REMINDER_RETRY_SECONDS", default=60)
+# Local hour of the morning digest; a digest missed at that hour (workers down) is
+# still sent until DIGEST_LATEST_HOUR, never later: it is a morning email.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
+DIGEST_LATEST_HOUR = env.int("DIGEST_LATEST_HOUR", default=11)
+
+# Incremental sync (core/sync.py): deletions are kept this many days; an older sync token answers 410.
+SYNC_TOMBSTONE_RETENTION_DAYS = env.int("SYNC_TOMBSTONE_RETENTION_DAYS", default=90)
+# Webhooks (webhooks/): by default a URL that resolves to a loopback, private, link-local
+# or reserved address is refused (SSRF guard); set to 1 only on a closed network.
+WEBHOOKS_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOKS_ALLOW_PRIVATE_NETWORKS", default=False)
+# Attempts before a delivery is failed; the wait after the n-th failure is base × 2^n seconds.
+WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
+WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30)
+# Seconds a receiver may take to answer.
+WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10)
 
 # REST API (the endpoints themselves arrive with the API issue; the base lives in core.api).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_RATE_LIMIT", default="600/minute")},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -201,6 +236,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "PAGE_SIZE": 100,
 }
+# Largest API request body in bytes; larger ones answer 413 (a 1,000-contact bulk upsert fits easily).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_621_440)
+# Largest import file (bytes) and number of rows one import may hold.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Safqa API",
     "DESCRIPTION": "Sales CRM API: contacts, companies, deals and their changes.",

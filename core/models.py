@@ -1,5 +1,6 @@
 """Abstract base models shared by every app."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -36,3 +37,90 @@ class BilingualNameModel(models.Model):
         if (get_language() or "").startswith("en") and self.name_en:
             return self.name_en
         return self.name
+
+
+class SyncedModel(models.Model):
+    """A record REST clients keep a copy of.
+
+    `version` grows with every write (ETag / If-Match, and the board's stale-move
+    check); `change_seq` is the record's place in the global change order that
+    incremental sync reads (see core/sync.py).
+    """
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    change_seq = models.BigIntegerField(_("change sequence"), default=0, editable=False, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class ChangeCounter(models.Model):
+    """The last change sequence number handed out, and how far tombstones were purged.
+
+    One row. Writers lock it at the end of their transaction to take the next
+    numbers, so numbers become visible in commit order (see core/sync.py).
+    """
+
+    last_seq = models.BigIntegerField(default=0)
+    purged_through_seq = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("change counter")
+        verbose_name_plural = _("change counters")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.last_seq}"
+
+
+class Tombstone(models.Model):
+    """A deleted synced record, kept for the retention period so syncing clients learn of the deletion.
+
+    `team_id` and `owner_id` keep what visibility needs after the record is gone.
+    """
+
+    model = models.CharField(_("model"), max_length=60)
+    object_id = models.BigIntegerField(_("object id"))
+    change_seq = models.BigIntegerField(_("change sequence"), db_index=True)
+    deleted_at = models.DateTimeField(_("deleted at"), db_index=True)
+    team_id = models.BigIntegerField(null=True, blank=True)
+    owner_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tombstone")
+        verbose_name_plural = _("tombstones")
+        ordering = ["change_seq"]
+        indexes = [models.Index(fields=["model", "change_seq"], name="tombstone_model_seq_idx")]
+
+    def __str__(self):
+        return f"{self.model}#{self.object_id} deleted at {self.change_seq}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's `Idempotency-Key` for one API write, and the response it got, kept 24 hours.
+
+    The row is inserted before the write runs, inside the same transaction, so a
+    concurrent retry with the same key waits on it and then replays the stored response.
+    """
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="idempotency_keys", verbose_name=_("user")
+    )
+    key = models.CharField(_("key"), max_length=255)
+    method = models.CharField(_("method"), max_length=10)
+    path = models.CharField(_("path"), max_length=500)
+    fingerprint = models.CharField(_("request fingerprint"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="idempotency_unique_user_key")]
+
+    def __str__(self):
+        return f"{self.key} ({self.method} {self.path})"

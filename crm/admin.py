@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from core.admin_sync import SyncedModelAdminMixin
+from crm import services
 from crm.models import Activity, Company, Contact, FollowUp, Tag
 
 
@@ -9,7 +11,8 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.company_delete)
     list_display = ["name", "city", "country", "owner", "team", "updated_at"]
     list_filter = ["team", "country"]
     list_select_related = ["owner", "team"]
@@ -19,7 +22,9 @@ class CompanyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.contact_delete)
+    webhook_prefix = "contact"
     list_display = ["full_name", "company", "email", "phone", "owner", "team", "last_contacted_at"]
     list_filter = ["team", "preferred_channel", "consent_marketing"]
     list_select_related = ["company", "owner", "team"]
@@ -45,5 +50,13 @@ class FollowUpAdmin(admin.ModelAdmin):
     list_select_related = ["assignee"]
     search_fields = ["subject", "notes"]
     autocomplete_fields = ["contact", "company", "deal", "assignee", "created_by", "team"]
-    readonly_fields = ["reminder_attempts", "reminder_sent_at", "reminder_error", "created_at", "updated_at"]
+    readonly_fields = [
+        "reminder_attempts",
+        "reminder_sent_at",
+        "reminder_error",
+        "reminder_claimed_at",
+        "reminder_next_attempt_at",
+        "created_at",
+        "updated_at",
+    ]
     date_hierarchy = "due_at"

@@ -4,9 +4,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.models import TimeStampedModel
+from core.models import SyncedModel, TimeStampedModel
 from core.phones import format_international, to_e164
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, TeamSharedQuerySet
 from core.text import normalize_text
@@ -61,7 +62,7 @@ class PhoneMixin(models.Model):
         return format_international(self.phone) if self.phone else self.phone_raw
 
 
-class Company(PhoneMixin, TimeStampedModel):
+class Company(PhoneMixin, SyncedModel, TimeStampedModel):
     """A customer organisation (an account)."""
 
     name = models.CharField(_("name"), max_length=200)
@@ -108,6 +109,9 @@ class Company(PhoneMixin, TimeStampedModel):
         self.name_normalized = normalize_text(self.name)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("crm:company_detail", args=[self.pk])
+
     def clean(self):
         self.clean_phone()
 
@@ -120,7 +124,7 @@ class PreferredChannel(models.TextChoices):
     IN_PERSON = "in_person", _("In person")
 
 
-class Contact(PhoneMixin, TimeStampedModel):
+class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
     """A person at a customer: how to reach them, how they prefer to be reached, and what they consented to."""
 
     first_name = models.CharField(_("first name"), max_length=100)
@@ -189,6 +193,9 @@ class Contact(PhoneMixin, TimeStampedModel):
         if self.email:
             self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("crm:contact_detail", args=[self.pk])
 
     def clean(self):
         self.clean_phone()
@@ -347,6 +354,12 @@ class FollowUp(TimeStampedModel):
     reminder_attempts = models.PositiveSmallIntegerField(_("reminder attempts"), default=0)
     reminder_sent_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
     reminder_error = models.TextField(_("reminder error"), blank=True)
+    # Start of the current delivery attempt (state "sending"): a claim older than the
+    # lease whose row is not locked by a live sender was lost (worker killed, broker
+    # emptied) and is claimed again by the dispatcher.
+    reminder_claimed_at = models.DateTimeField(_("reminder claimed at"), null=True, blank=True)
+    # After a failed attempt, the reminder waits until then (exponential backoff).
+    reminder_next_attempt_at = models.DateTimeField(_("next reminder attempt"), null=True, blank=True)
 
     objects = FollowUpQuerySet.as_manager()
 

@@ -2,10 +2,17 @@
 
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Membership
+from analytics.services import mark_dirty_for
+from core import sync
+from core.exceptions import StaleVersionError
+from core.querysets import is_admin, managed_user_ids, team_ids
 from core.services import resolve_owner_and_team
 from crm.models import (
     Activity,
@@ -17,6 +24,7 @@ from crm.models import (
     FollowUpStatus,
     ReminderState,
 )
+from webhooks import events as webhook_events
 
 # Kinds of activity that count as contact with the customer (a note does not).
 CONTACT_KINDS = {ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL}
@@ -35,21 +43,47 @@ def company_create(*, by, name: str, owner=None, team=None, tags=(), **fields) -
     company.save()
     if tags:
         company.tags.set(tags)
-    return company
+    return sync.stamp(company)
+
+
+def _next_version(record, expected_version: int | None) -> int:
+    """Lock the stored row and return the record's next version; refuse if it moved past `expected_version`."""
+    current = type(record).objects.select_for_update().values_list("version", flat=True).get(pk=record.pk)
+    if expected_version is not None and current != expected_version:
+        raise StaleVersionError(current_version=current)
+    return current + 1
+
+
+def _check_new_owner(*, record, by, owner) -> None:
+    """Refuse an owner change `by` may not make (same rule as for a new record, in the record's team)."""
+    if owner is not None and owner.pk != record.owner_id:
+        resolve_owner_and_team(by=by, owner=owner, team=record.team)
 
 
 @transaction.atomic
-def company_update(*, company: Company, by, tags=None, **fields) -> Company:
+def company_update(*, company: Company, by, tags=None, expected_version: int | None = None, **fields) -> Company:
+    """Change a company; `company` must be the record as stored, `fields` the new values.
+
+    With `expected_version` (an API If-Match), a company changed meanwhile is refused unchanged.
+    """
+    company.version = _next_version(company, expected_version)
+    _check_new_owner(record=company, by=by, owner=fields.get("owner"))
     _apply(company, fields)
     company.full_clean()
     company.save()
     if tags is not None:
         company.tags.set(tags)
-    return company
+    return sync.stamp(company)
 
 
 @transaction.atomic
 def contact_create(*, by, first_name: str, owner=None, team=None, tags=(), **fields) -> Contact:
+    """Create a contact; without a team it joins its company's team when its owner may work there."""
+    company = fields.get("company")
+    if team is None and company is not None:
+        owner_teams = Membership.objects.filter(user=owner or by).values_list("team_id", flat=True)
+        if is_admin(by) or company.team_id in owner_teams:
+            team = company.team
     owner, team = resolve_owner_and_team(by=by, owner=owner, team=team)
     contact = Contact(first_name=first_name, owner=owner, team=team, **fields)
     if contact.consent_marketing or contact.consent_data_sharing:
@@ -58,11 +92,19 @@ def contact_create(*, by, first_name: str, owner=None, team=None, tags=(), **fie
     contact.save()
     if tags:
         contact.tags.set(tags)
+    sync.stamp(contact)
+    webhook_events.emit("contact.created", contact)
     return contact
 
 
 @transaction.atomic
-def contact_update(*, contact: Contact, by, tags=None, **fields) -> Contact:
+def contact_update(*, contact: Contact, by, tags=None, expected_version: int | None = None, **fields) -> Contact:
+    """Change a contact; `contact` must be the record as stored, `fields` the new values.
+
+    With `expected_version` (an API If-Match), a contact changed meanwhile is refused unchanged.
+    """
+    contact.version = _next_version(contact, expected_version)
+    _check_new_owner(record=contact, by=by, owner=fields.get("owner"))
     consent_before = (contact.consent_marketing, contact.consent_data_sharing)
     _apply(contact, fields)
     if (contact.consent_marketing, contact.consent_data_sharing) != consent_before:
@@ -71,6 +113,8 @@ def contact_update(*, contact: Contact, by, tags=None, **fields) -> Contact:
     contact.save()
     if tags is not None:
         contact.tags.set(tags)
+    sync.stamp(contact)
+    webhook_events.emit("contact.updated", contact)
     return contact
 
 
@@ -88,6 +132,8 @@ def activity_log(
     body: str = "",
 ) -> Activity:
     """Record an activity and, for a call, meeting or email, when the customer was last contacted."""
+    if deal is not None and contact is None:
+        contact = deal.contact
     if contact is not None and company is None:
         company = contact.company
     if deal is not None and company is None:
@@ -107,16 +153,19 @@ def activity_log(
     )
     activity.full_clean()
     activity.save()
+    # A late-logged activity changes a past day's figures: that day is rolled up again.
+    mark_dirty_for(team=team, when=activity.occurred_at, reason="activity logged for a past day")
     if kind in CONTACT_KINDS:
         contacts = Contact.objects.filter(
             Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=activity.occurred_at)
         )
-        if contact is not None:
-            contacts.filter(pk=contact.pk).update(last_contacted_at=activity.occurred_at, updated_at=timezone.now())
-        elif deal is not None and deal.contact_id:
-            contacts.filter(pk=deal.contact_id).update(
-                last_contacted_at=activity.occurred_at, updated_at=timezone.now()
-            )
+        touched = contact.pk if contact is not None else (deal.contact_id if deal is not None else None)
+        if touched and contacts.filter(pk=touched).update(
+            last_contacted_at=activity.occurred_at, updated_at=timezone.now()
+        ):
+            # A synced field changed behind the services' back: new version, new place in the change order.
+            sync.stamp_many([touched], Contact, bump_version=True)
+            webhook_events.emit("contact.updated", Contact.objects.get(pk=touched))
     return activity
 
 
@@ -135,7 +184,10 @@ def follow_up_schedule(
     kind: str = FollowUpKind.MANUAL,
 ) -> FollowUp:
     """Schedule a follow-up; its reminder defaults to the assignee's offset before it is due."""
-    assignee, team = resolve_owner_and_team(by=by, owner=assignee)
+    assignee = assignee or by
+    if not _can_assign_follow_up(by=by, assignee=assignee):
+        raise ValidationError({"assignee": _("You can only hand follow-ups to people in your teams.")})
+    _assignee, team = resolve_owner_and_team(by=assignee)
     if remind_at is None:
         remind_at = due_at - timedelta(minutes=assignee.reminder_offset_minutes)
     follow_up = FollowUp(
@@ -175,3 +227,311 @@ def follow_up_reschedule(*, follow_up: FollowUp, by, due_at: datetime, remind_at
     follow_up.full_clean()
     follow_up.save()
     return follow_up
+
+
+def _can_assign_follow_up(*, by, assignee) -> bool:
+    """A follow-up may go to oneself, a teammate, anyone in a team one manages, or anyone (admin)."""
+    if assignee.pk == by.pk or is_admin(by):
+        return True
+    return (
+        Membership.objects.filter(user=assignee)
+        .filter(Q(team_id__in=team_ids(by)) | Q(user_id__in=managed_user_ids(by)))
+        .exists()
+    )
+
+
+@transaction.atomic
+def follow_up_reassign(*, follow_up: FollowUp, by, assignee) -> FollowUp:
+    """Hand a follow-up to someone else; its reminder is armed again for them."""
+    if not _can_assign_follow_up(by=by, assignee=assignee):
+        raise ValidationError({"assignee": _("You can only hand follow-ups to people in your teams.")})
+    if assignee.pk == follow_up.assignee_id:
+        return follow_up
+    follow_up.assignee = assignee
+    follow_up.team = assignee.primary_team() or follow_up.team
+    follow_up.reminder_state = ReminderState.PENDING
+    follow_up.reminder_attempts = 0
+    follow_up.reminder_error = ""
+    follow_up.full_clean()
+    follow_up.save()
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_reopen(*, follow_up: FollowUp, by) -> FollowUp:
+    follow_up.status = FollowUpStatus.OPEN
+    follow_up.completed_at = None
+    follow_up.save(update_fields=["status", "completed_at", "updated_at"])
+    return follow_up
+
+
+# ---- follow-ups Safqa schedules by itself: going cold, after the sale ----
+
+
+def _morning_after(moment: datetime, *, hour: int) -> datetime:
+    """The next `hour`:00 in the active time zone at or after `moment`."""
+    from datetime import time
+
+    local = timezone.localtime(moment)
+    candidate = timezone.make_aware(datetime.combine(local.date(), time(hour)))
+    if candidate < moment:
+        candidate = timezone.make_aware(datetime.combine(local.date() + timedelta(days=1), time(hour)))
+    return candidate
+
+
+def _customer_name(deal) -> str:
+    return str(deal.company or deal.contact or deal.title)
+
+
+def _quiet_open_deals(*, now: datetime):
+    """Open deals whose customer had no activity for their team's going-cold days, quietest first.
+
+    "Activity" is the one My day uses (pipeline.selectors.going_cold): anything
+    logged on the deal, its company or its contact; a deal with none counts from
+    its creation. A team with 0 days has the alert switched off.
+    """
+    from django.db.models import OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    from accounts.models import Team
+    from pipeline.models import Deal, StageKind
+
+    last_activity = (
+        Activity.objects.filter(
+            Q(deal=OuterRef("pk"))
+            | Q(company_id=OuterRef("company_id"), company__isnull=False)
+            | Q(contact_id=OuterRef("contact_id"), contact__isnull=False)
+        )
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    deals = (
+        Deal.objects.filter(stage__kind=StageKind.OPEN, owner__is_active=True)
+        .annotate(last_activity_at=Coalesce(Subquery(last_activity), "created_at"))
+        .select_related("owner", "company", "contact")
+    )
+    for days in Team.objects.filter(going_cold_days__gt=0).values_list("going_cold_days", flat=True).distinct():
+        cutoff = now - timedelta(days=days)
+        quiet = deals.filter(team__going_cold_days=days, last_activity_at__lt=cutoff).order_by("last_activity_at", "pk")
+        for deal in quiet:
+            deal.quiet_days = (now - deal.last_activity_at).days
+            yield deal
+
+
+def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowUp]:
+    """Give each going-cold customer's deal owner a follow-up, unless one is already open.
+
+    Nightly. "Already open" means any open follow-up on the deal, its company or
+    its contact, whoever it is for: someone already plans to call. Safe to run
+    twice, also at the same time: each customer is checked and served under a
+    lock on its row, so the second run finds the first one's follow-up.
+    Returns the follow-ups created.
+    """
+    from django.utils.translation import ngettext
+
+    from core.i18n import user_locale
+    from pipeline.models import Deal
+
+    now = now or timezone.now()
+    created = []
+    for deal in _quiet_open_deals(now=now):
+        with transaction.atomic():
+            if deal.company_id:
+                Company.objects.select_for_update().filter(pk=deal.company_id).first()
+            elif deal.contact_id:
+                Contact.objects.select_for_update().filter(pk=deal.contact_id).first()
+            else:
+                Deal.objects.select_for_update().filter(pk=deal.pk).first()
+            customer_q = Q(deal_id=deal.pk)
+            if deal.company_id:
+                customer_q |= Q(company_id=deal.company_id)
+            if deal.contact_id:
+                customer_q |= Q(contact_id=deal.contact_id)
+            if FollowUp.objects.filter(customer_q, status=FollowUpStatus.OPEN).exists():
+                continue
+            owner = deal.owner
+            with user_locale(owner):
+                subject = _("Get back in touch with %(customer)s") % {"customer": _customer_name(deal)}
+                notes = ngettext(
+                    "No contact for %(days)d day on the deal “%(deal)s”.",
+                    "No contact for %(days)d days on the deal “%(deal)s”.",
+                    deal.quiet_days,
+                ) % {"days": deal.quiet_days, "deal": deal.title}
+                due_at = _morning_after(now, hour=9)
+            try:
+                follow_up = follow_up_schedule(
+                    by=owner,
+                    assignee=owner,
+                    subject=subject[:200],
+                    notes=notes,
+                    due_at=due_at,
+                    deal=deal,
+                    contact=deal.contact,
+                    company=deal.company,
+                    kind=FollowUpKind.GOING_COLD,
+                )
+            except ValidationError:
+                # An owner outside every team cannot hold follow-ups; the deal still shows on the managers' pages.
+                continue
+            created.append(follow_up)
+    return created
+
+
+def _won_at(deal) -> datetime:
+    """When the deal was won: its last entry into a won stage from a stage that was not won.
+
+    Moving between two won stages is not a new win, so it does not move the check-ins.
+    """
+    from pipeline.models import StageChange, StageKind
+
+    change = (
+        StageChange.objects.filter(deal=deal, to_stage__kind=StageKind.WON)
+        .exclude(from_stage__kind=StageKind.WON)
+        .order_by("-at", "-pk")
+        .first()
+    )
+    return change.at if change else (deal.closed_at or timezone.now())
+
+
+@transaction.atomic
+def after_sale_checkins_schedule(*, deal, by=None) -> list[FollowUp]:
+    """Schedule the after-sale check-ins of a won deal for its owner; returns those created.
+
+    One follow-up per day count of the deal's pipeline (`Pipeline.checkin_days()`,
+    default 7 and 30), due at 10:00 in the owner's time zone that many days after
+    the win. Idempotent: a check-in already scheduled for this win is not added again.
+    Called by pipeline.services.deal_move_to_stage when a deal enters a won stage, after
+    the StageChange of that move is recorded (the win's time is read from the history).
+    """
+    from datetime import time
+
+    from django.utils.translation import ngettext
+
+    from core.i18n import user_locale
+    from pipeline.models import Deal, StageKind
+
+    deal = (
+        Deal.objects.select_for_update(of=("self",))
+        .select_related("pipeline", "stage", "owner", "company", "contact")
+        .get(pk=deal.pk)
+    )
+    if deal.stage.kind != StageKind.WON:
+        raise ValueError("after-sale check-ins are for won deals")
+    owner = deal.owner
+    scheduler = by if by is not None and _can_assign_follow_up(by=by, assignee=owner) else owner
+    created = []
+    with user_locale(owner):
+        won_day = timezone.localtime(_won_at(deal)).date()
+        for days in deal.pipeline.checkin_days():
+            due_at = timezone.make_aware(datetime.combine(won_day + timedelta(days=days), time(10)))
+            if FollowUp.objects.filter(deal=deal, kind=FollowUpKind.AFTER_SALE, due_at=due_at).exists():
+                continue
+            subject = ngettext(
+                "After-sale check-in with %(customer)s, %(days)d day after the sale",
+                "After-sale check-in with %(customer)s, %(days)d days after the sale",
+                days,
+            ) % {"customer": _customer_name(deal), "days": days}
+            try:
+                follow_up = follow_up_schedule(
+                    by=scheduler,
+                    assignee=owner,
+                    subject=subject[:200],
+                    notes=_("Won deal: %(deal)s") % {"deal": deal.title},
+                    due_at=due_at,
+                    deal=deal,
+                    contact=deal.contact,
+                    company=deal.company,
+                    kind=FollowUpKind.AFTER_SALE,
+                )
+            except ValidationError:
+                # Winning the deal must not fail because its owner left every team.
+                continue
+            created.append(follow_up)
+    return created
+
+
+# ---- deletions and edits the REST API makes (the only delete path: sync records tombstones here) ----
+
+
+@transaction.atomic
+def company_delete(*, company: Company, by, expected_version: int | None = None) -> None:
+    """Delete a company; refused while deals refer to it. Its contacts stay, without a company."""
+    _next_version(company, expected_version)
+    if company.deals.exists():
+        raise ValidationError(
+            _("This company has deals. Delete or move its deals to another company before deleting it.")
+        )
+    contact_ids = list(company.contacts.values_list("pk", flat=True))
+    pk = company.pk
+    company.delete()
+    company.pk = pk
+    # Its contacts lost their company: a change syncing clients must receive, after the rows are written.
+    sync.stamp_many(contact_ids, Contact, bump_version=True)
+    for contact in Contact.objects.filter(pk__in=contact_ids):
+        webhook_events.emit("contact.updated", contact)
+    sync.tombstone_write(company)
+
+
+@transaction.atomic
+def contact_delete(*, contact: Contact, by, expected_version: int | None = None) -> None:
+    """Delete a contact with its activities and follow-ups; its deals stay, without a contact."""
+    from pipeline.models import Deal
+
+    _next_version(contact, expected_version)
+    deal_ids = list(contact.deals.values_list("pk", flat=True))
+    pk = contact.pk
+    contact.delete()
+    contact.pk = pk
+    # The tombstone and the deals that lost their contact take their change numbers last (core/sync.py).
+    sync.stamp_many(deal_ids, Deal, bump_version=True)
+    for deal in Deal.objects.filter(pk__in=deal_ids):
+        webhook_events.emit("deal.updated", deal)
+    webhook_events.emit_deleted("contact.deleted", sync.tombstone_write(contact))
+
+
+@transaction.atomic
+def activity_update(*, activity: Activity, by, **fields) -> Activity:
+    """Correct a logged activity (its kind, time, outcome, subject, text or links)."""
+    _apply(activity, fields)
+    activity.full_clean()
+    activity.save()
+    mark_dirty_for(team=activity.team, when=activity.occurred_at, reason="activity corrected")
+    return activity
+
+
+@transaction.atomic
+def activity_delete(*, activity: Activity, by) -> None:
+    mark_dirty_for(team=activity.team, when=activity.occurred_at, reason="activity deleted")
+    activity.delete()
+
+
+@transaction.atomic
+def follow_up_update(*, follow_up: FollowUp, by, **fields) -> FollowUp:
+    """Change a follow-up: a new time or assignee re-arms its reminder, a status change completes or reopens it."""
+    due_at = fields.pop("due_at", follow_up.due_at)
+    remind_at = fields.pop("remind_at", None)
+    assignee = fields.pop("assignee", follow_up.assignee)
+    status = fields.pop("status", follow_up.status)
+    _apply(follow_up, fields)
+    if fields:
+        follow_up.full_clean()
+        follow_up.save()
+    if due_at != follow_up.due_at or (remind_at is not None and remind_at != follow_up.remind_at):
+        follow_up_reschedule(follow_up=follow_up, by=by, due_at=due_at, remind_at=remind_at)
+    if assignee.pk != follow_up.assignee_id:
+        follow_up_reassign(follow_up=follow_up, by=by, assignee=assignee)
+    if status != follow_up.status:
+        if status == FollowUpStatus.DONE:
+            follow_up_complete(follow_up=follow_up, by=by)
+        elif status == FollowUpStatus.OPEN:
+            follow_up_reopen(follow_up=follow_up, by=by)
+        else:
+            follow_up.status = status
+            follow_up.completed_at = None
+            follow_up.save(update_fields=["status", "completed_at", "updated_at"])
+    return follow_up
+
+
+@transaction.atomic
+def follow_up_delete(*, follow_up: FollowUp, by) -> None:
+    follow_up.delete()

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import F
 from django.utils import timezone
 
+from core.admin_sync import SyncedModelAdminMixin
 from pipeline import services
 from pipeline.models import Deal, LossReason, Pipeline, Stage, StageChange
 
@@ -44,7 +45,9 @@ class StageChangeInline(admin.TabularInline):
 
 
 @admin.register(Deal)
-class DealAdmin(admin.ModelAdmin):
+class DealAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.deal_delete)
+    webhook_prefix = "deal"
     list_display = ["title", "company", "amount", "currency", "stage", "owner", "expected_close", "updated_at"]
     list_filter = ["pipeline", "stage__kind", "currency", "team"]
     list_select_related = ["company", "stage", "owner"]

@@ -4,9 +4,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.models import BilingualNameModel, TimeStampedModel
+from core.models import BilingualNameModel, SyncedModel, TimeStampedModel
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, validate_amount, validate_currency
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, VisibleQuerySet
 from core.text import normalize_digits
@@ -116,7 +117,7 @@ class DealQuerySet(OwnedQuerySet):
         return self.filter(stage__kind=StageKind.LOST)
 
 
-class Deal(TimeStampedModel):
+class Deal(SyncedModel, TimeStampedModel):
     """A sale in progress or closed: what, with whom, for how much, and where it stands."""
 
     title = models.CharField(_("title"), max_length=200)
@@ -149,9 +150,6 @@ class Deal(TimeStampedModel):
     loss_note = models.TextField(_("loss note"), blank=True)
     competitor = models.CharField(_("competitor"), max_length=120, blank=True)
     source = models.CharField(_("source"), max_length=12, choices=DealSource.choices, blank=True)
-    # Bumped by every write that goes through a service; a write that names an
-    # older version is refused (optimistic concurrency for the board and the API).
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = DealQuerySet.as_manager()
 
@@ -173,6 +171,9 @@ class Deal(TimeStampedModel):
 
     def __str__(self):
         return self.title
+
+    def get_absolute_url(self):
+        return reverse("pipeline:deal_detail", args=[self.pk])
 
     def clean(self):
         errors = {}

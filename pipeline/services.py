@@ -8,9 +8,12 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from analytics.services import mark_dirty_for, mark_dirty_since
+from core import sync
 from core.exceptions import StaleVersionError
 from core.services import resolve_owner_and_team
 from pipeline.models import Deal, Pipeline, Stage, StageChange, StageKind
+from webhooks import events as webhook_events
 
 
 def _default_pipeline() -> Pipeline:
@@ -60,12 +63,25 @@ def deal_create(
     deal.full_clean()
     deal.save()
     StageChange.objects.create(deal=deal, from_stage=None, to_stage=stage, at=now, by=by)
+    if stage.kind == StageKind.WON:
+        _after_sale(deal=deal, by=by)
+    sync.stamp(deal)
+    webhook_events.emit("deal.created", deal)
     return deal
+
+
+def _after_sale(*, deal: Deal, by) -> None:
+    # crm imports pipeline models; importing crm.services here, not at module level, avoids the cycle.
+    from crm.services import after_sale_checkins_schedule
+
+    after_sale_checkins_schedule(deal=deal, by=by)
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:
     """Re-read the deal under a row lock and refuse the write if it changed since `expected_version`."""
-    locked = Deal.objects.select_for_update().select_related("stage", "pipeline").get(pk=deal.pk)
+    # of=("self",): only the deal row is locked; the joined stage, pipeline and team rows
+    # are read, so moves of different deals never queue behind each other.
+    locked = Deal.objects.select_for_update(of=("self",)).select_related("stage", "pipeline", "team").get(pk=deal.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleVersionError(current_version=locked.version)
     return locked
@@ -78,16 +94,31 @@ def _save(deal: Deal, update_fields: list[str] | None = None) -> Deal:
     return deal
 
 
+def _new_owner_and_team(*, deal: Deal, by, owner, team=None):
+    """Check a change of owner like an assignment on creation; the deal stays in its team when the new owner is in it."""
+    from accounts.models import Membership
+
+    if team is None and Membership.objects.filter(user=owner, team_id=deal.team_id).exists():
+        team = deal.team
+    return resolve_owner_and_team(by=by, owner=owner, team=team)
+
+
 @transaction.atomic
 def deal_update(*, deal: Deal, by, expected_version: int | None = None, **fields) -> Deal:
     """Edit a deal's details. Stage changes go through `deal_move_to_stage` so history is kept."""
     if "stage" in fields or "pipeline" in fields:
         raise ValueError("use deal_move_to_stage to change a deal's stage")
     deal = _lock(deal, expected_version)
+    owner = fields.get("owner")
+    if owner is not None and (owner.pk != deal.owner_id or "team" in fields):
+        fields["owner"], fields["team"] = _new_owner_and_team(deal=deal, by=by, owner=owner, team=fields.get("team"))
     for name, value in fields.items():
         setattr(deal, name, value)
     deal.full_clean()
-    return _save(deal)
+    _save(deal)
+    sync.stamp(deal)
+    webhook_events.emit("deal.updated", deal)
+    return deal
 
 
 @transaction.atomic
@@ -114,6 +145,7 @@ def deal_move_to_stage(
     if stage.pk == deal.stage_id:
         return deal
     now = at or timezone.now()
+    previous_closed_at = deal.closed_at
     from_stage = deal.stage
     deal.stage = stage
     deal.stage_entered_at = now
@@ -132,10 +164,32 @@ def deal_move_to_stage(
     deal.full_clean()
     _save(deal)
     StageChange.objects.create(deal=deal, from_stage=from_stage, to_stage=stage, at=now, by=by)
+    # Reopening or re-closing changes the day it was closed on; a move dated in the past
+    # changes every day since. Those days are rolled up again.
+    if previous_closed_at is not None:
+        mark_dirty_for(team=deal.team, when=previous_closed_at, reason="deal reopened or closed again")
+    if at is not None:
+        mark_dirty_since(team=deal.team, when=now, reason="stage change dated in the past")
+    if stage.kind == StageKind.WON and from_stage.kind != StageKind.WON:
+        # Support goes on after the sale: check-ins at the pipeline's days after the win.
+        _after_sale(deal=deal, by=by)
+    sync.stamp(deal)
+    webhook_events.emit("deal.stage_changed", deal)
+    if stage.kind == StageKind.WON:
+        webhook_events.emit("deal.won", deal)
+    elif stage.kind == StageKind.LOST:
+        webhook_events.emit("deal.lost", deal)
     return deal
 
 
-def _closing_stage(deal: Deal, kind: str) -> Stage:
+def _closing_stage(deal: Deal, kind: str, stage: Stage | None = None) -> Stage:
+    """The stage to close `deal` in: the one chosen (a board column), else the pipeline's first of `kind`."""
+    if stage is not None:
+        if stage.pipeline_id != deal.pipeline_id:
+            raise ValidationError({"stage": _("The stage belongs to another pipeline.")})
+        if stage.kind != kind:
+            raise ValidationError({"stage": _("Choose a stage of the right kind for this outcome.")})
+        return stage
     stage = Stage.objects.filter(pipeline_id=deal.pipeline_id, kind=kind).order_by("order", "pk").first()
     if stage is None:
         if kind == StageKind.WON:
@@ -144,24 +198,69 @@ def _closing_stage(deal: Deal, kind: str) -> Stage:
     return stage
 
 
-def deal_mark_won(*, deal: Deal, by, expected_version: int | None = None) -> Deal:
+def deal_mark_won(*, deal: Deal, by, expected_version: int | None = None, stage: Stage | None = None) -> Deal:
+    """Close a deal as won, in `stage` when the pipeline has several won stages."""
     return deal_move_to_stage(
-        deal=deal, stage=_closing_stage(deal, StageKind.WON), by=by, expected_version=expected_version
+        deal=deal, stage=_closing_stage(deal, StageKind.WON, stage), by=by, expected_version=expected_version
     )
 
 
 def deal_mark_lost(
-    *, deal: Deal, by, loss_reason, competitor: str = "", note: str = "", expected_version: int | None = None
+    *,
+    deal: Deal,
+    by,
+    loss_reason,
+    competitor: str = "",
+    note: str = "",
+    expected_version: int | None = None,
+    stage: Stage | None = None,
 ) -> Deal:
     """Close a deal as lost; a reason is required, the competitor is optional."""
     if loss_reason is None:
         raise ValidationError({"loss_reason": _("Choose why the deal was lost.")})
     return deal_move_to_stage(
         deal=deal,
-        stage=_closing_stage(deal, StageKind.LOST),
+        stage=_closing_stage(deal, StageKind.LOST, stage),
         by=by,
         expected_version=expected_version,
         loss_reason=loss_reason,
         competitor=competitor,
         loss_note=note,
     )
+
+
+@transaction.atomic
+def deal_delete(*, deal: Deal, by, expected_version: int | None = None) -> None:
+    """Delete a deal with its history (the only delete path: sync records its tombstone here)."""
+    deal = _lock(deal, expected_version)
+    mark_dirty_for(team=deal.team, when=deal.closed_at or deal.created_at, reason="deal deleted")
+    pk = deal.pk
+    deal.delete()
+    deal.pk = pk
+    webhook_events.emit_deleted("deal.deleted", sync.tombstone_write(deal))
+
+
+@transaction.atomic
+def pipeline_create(*, by, name: str, **fields) -> Pipeline:
+    """Add a pipeline (administrators; the API and the admin site check the role)."""
+    pipeline = Pipeline(name=name, **fields)
+    pipeline.full_clean()
+    pipeline.save()
+    return pipeline
+
+
+@transaction.atomic
+def pipeline_update(*, pipeline: Pipeline, by, **fields) -> Pipeline:
+    for name, value in fields.items():
+        setattr(pipeline, name, value)
+    pipeline.full_clean()
+    pipeline.save()
+    return pipeline
+
+
+@transaction.atomic
+def pipeline_delete(*, pipeline: Pipeline, by) -> None:
+    """Delete a pipeline and its stages; refused while deals are in it."""
+    if pipeline.deals.exists():
+        raise ValidationError(_("This pipeline has deals. Move or delete them, or mark the pipeline inactive."))
+    pipeline.delete()

@@ -17,6 +17,17 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _private_cache_keys(settings):
+    # Each test gets its own cache key prefix: rate-limit counters and cached values never
+    # leak between tests (or between parallel runs sharing one Redis), and nothing is flushed.
+    import uuid
+
+    settings.CACHES = {
+        name: {**config, "KEY_PREFIX": f"safqa-test-{uuid.uuid4().hex}"} for name, config in settings.CACHES.items()
+    }
+
+
+@pytest.fixture(autouse=True)
 def _arabic_by_default():
     """Each test starts in the product's default language, whatever the previous one activated."""
     translation.activate("ar")

@@ -10,6 +10,7 @@ from django.utils import timezone
 from faker import Faker
 
 from accounts.models import Membership, Role, Team, User
+from core import sync
 from crm import services as crm_services
 from crm.models import Activity, ActivityKind, ActivityOutcome, Company, Contact, FollowUp, PreferredChannel, Tag
 from pipeline import services as deal_services
@@ -283,6 +284,7 @@ class Command(BaseCommand):
             expected_close=(self.now + timedelta(days=rng.randrange(-10, 120))).date(),
         )
         Deal.objects.filter(pk=deal.pk).update(created_at=created)
+        sync.stamp_many([deal.pk], Deal)  # created_at is part of what syncing clients receive
         StageChange.objects.filter(deal=deal).update(at=created, created_at=created)
         # Walk the deal forward through the open stages, then maybe close it.
         at = created
