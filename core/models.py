@@ -124,3 +124,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.method} {self.path})"
+
+
+class VersionedModel(models.Model):
+    """A record whose every save bumps `version`, for ETag / If-Match on records without sync.
+
+    The API locks the row before comparing If-Match (core/api/viewsets.py), so
+    the read-and-increment here is serialized for the writes that ask for it.
+    """
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            self.version += 1
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
+        super().save(*args, **kwargs)

@@ -7,7 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.models import SyncedModel, TimeStampedModel
+from core.models import SyncedModel, TimeStampedModel, VersionedModel
 from core.phones import format_international, to_e164
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, TeamSharedQuerySet
 from core.text import normalize_text
@@ -226,7 +226,7 @@ class ActivityQuerySet(OwnedQuerySet):
     owner_field = "actor"
 
 
-class Activity(TimeStampedModel):
+class Activity(VersionedModel, TimeStampedModel):
     """Something that happened with a customer: a call, a meeting, an email or a note."""
 
     kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
@@ -308,7 +308,7 @@ class FollowUpQuerySet(OwnedQuerySet):
     owner_field = "assignee"
 
 
-class FollowUp(TimeStampedModel):
+class FollowUp(VersionedModel, TimeStampedModel):
     """A promise to get back to a customer by a given time, with its reminder."""
 
     subject = models.CharField(_("subject"), max_length=200)

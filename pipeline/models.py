@@ -7,13 +7,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from core.models import BilingualNameModel, SyncedModel, TimeStampedModel
+from core.models import BilingualNameModel, SyncedModel, TimeStampedModel, VersionedModel
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, validate_amount, validate_currency
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, VisibleQuerySet
 from core.text import normalize_digits
 
 
-class Pipeline(BilingualNameModel, TimeStampedModel):
+class Pipeline(VersionedModel, BilingualNameModel, TimeStampedModel):
     """A sequence of stages a deal moves through (e.g. "New business", "Renewals")."""
 
     order = models.PositiveSmallIntegerField(_("order"), default=0)

@@ -1,4 +1,4 @@
-"""ETag / If-Match for versioned records (companies, contacts, deals).
+"""ETag / If-Match for versioned records (companies, contacts, deals, activities, follow-ups, pipelines).
 
 A detail response carries `ETag: "<version>"`. A write that sends `If-Match`
 is refused with 412 when the stored version moved on; without `If-Match` the

@@ -1,8 +1,9 @@
 """Viewsets that apply visibility: the one place the API decides what a caller sees."""
 
+from django.db import transaction
 from rest_framework import viewsets
 
-from core.api.etag import ETagMixin, if_match_version
+from core.api.etag import ETagMixin, PreconditionFailed, if_match_version
 from core.api.idempotency import idempotent
 from core.api.parsers import LimitedJSONParser, RequestTooLarge, request_too_large
 from core.api.schema import SafqaAutoSchema
@@ -56,6 +57,18 @@ class SafqaViewSetMixin(ETagMixin):
     def expected_version(self):
         return if_match_version(self.request)
 
+    def _refuse_stale_if_match(self) -> None:
+        """Lock the record and answer 412 when If-Match names another version (every versioned model)."""
+        expected = self.expected_version()
+        if expected is None:
+            return
+        record = self.get_object()
+        current = (
+            type(record).objects.select_for_update(of=("self",)).values_list("version", flat=True).get(pk=record.pk)
+        )
+        if current != expected:
+            raise PreconditionFailed()
+
     def perform_update(self, serializer):
         serializer.save(expected_version=self.expected_version())
 
@@ -72,6 +85,17 @@ class SafqaModelViewSet(SafqaViewSetMixin, VisibleModelViewSet):
     @idempotent
     def create(self, request, *args, **kwargs):
         return super().create(request, *args, **kwargs)
+
+    def update(self, request, *args, **kwargs):
+        # One transaction from the If-Match check to the write: nobody slips in between.
+        with transaction.atomic():
+            self._refuse_stale_if_match()
+            return super().update(request, *args, **kwargs)
+
+    def destroy(self, request, *args, **kwargs):
+        with transaction.atomic():
+            self._refuse_stale_if_match()
+            return super().destroy(request, *args, **kwargs)
 
 
 class SafqaReadOnlyViewSet(SafqaViewSetMixin, VisibleReadOnlyViewSet):

@@ -141,10 +141,11 @@ class ActivitySerializer(SafqaModelSerializer):
             "deal",
             "actor",
             "team",
+            "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "actor", "team", "created_at", "updated_at"]
+        read_only_fields = ["id", "actor", "team", "version", "created_at", "updated_at"]
         extra_kwargs = {"occurred_at": {"required": False}}
         validators = []
 
@@ -180,6 +181,7 @@ class FollowUpSerializer(SafqaModelSerializer):
             "created_by",
             "team",
             "reminder_state",
+            "version",
             "created_at",
             "updated_at",
         ]
@@ -190,6 +192,7 @@ class FollowUpSerializer(SafqaModelSerializer):
             "created_by",
             "team",
             "reminder_state",
+            "version",
             "created_at",
             "updated_at",
         ]

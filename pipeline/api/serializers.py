@@ -24,8 +24,18 @@ class PipelineSerializer(SafqaModelSerializer):
 
     class Meta:
         model = Pipeline
-        fields = ["id", "name", "name_en", "order", "is_active", "after_sale_checkin_days", "stages", "updated_at"]
-        read_only_fields = ["id", "stages", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "name_en",
+            "order",
+            "is_active",
+            "after_sale_checkin_days",
+            "stages",
+            "version",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "stages", "version", "updated_at"]
 
     def create(self, validated_data):
         return services.pipeline_create(by=caller(self), **validated_data)

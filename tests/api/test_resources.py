@@ -308,3 +308,33 @@ def test_an_invisible_record_answers_exactly_like_a_missing_one(world, bearer):
     missing = api.get("/api/v1/deals/99999999/")
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [("activities", {"subject": "first"}), ("follow-ups", {"subject": "first"})],
+)
+def test_activities_and_follow_ups_carry_an_etag_and_refuse_a_stale_if_match(world, bearer, kind, change):
+    api = bearer(world.rep_a1)
+    record = world.a1.activity if kind == "activities" else world.a1.follow_up
+    url = f"/api/v1/{kind}/{record.pk}/"
+    etag = api.get(url)["ETag"]
+    assert etag == '"1"'
+    response = api.patch(url, change, format="json", HTTP_IF_MATCH=etag)
+    assert response.status_code == 200 and response["ETag"] == '"2"'
+    stale = api.patch(url, {"subject": "second"}, format="json", HTTP_IF_MATCH=etag)
+    assert stale.status_code == 412
+    assert api.delete(url, HTTP_IF_MATCH=etag).status_code == 412
+    record.refresh_from_db()
+    assert (record.subject, record.version) == ("first", 2)
+    assert api.delete(url, HTTP_IF_MATCH='"2"').status_code == 204
+
+
+def test_pipelines_refuse_a_stale_if_match_for_admins(world, bearer):
+    api = bearer(world.admin)
+    url = f"/api/v1/pipelines/{world.pipeline.pk}/"
+    etag = api.get(url)["ETag"]
+    assert api.patch(url, {"name_en": "New sales"}, format="json", HTTP_IF_MATCH=etag).status_code == 200
+    assert api.patch(url, {"name_en": "Old"}, format="json", HTTP_IF_MATCH=etag).status_code == 412
+    world.pipeline.refresh_from_db()
+    assert world.pipeline.name_en == "New sales"
