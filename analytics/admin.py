@@ -4,6 +4,8 @@ from analytics.models import (
     DailyActivityFigure,
     DailyDealFigure,
     DailyFollowUpFigure,
+    DailyLossFigure,
+    DailyStageDuration,
     DailyStageFigure,
     ExchangeRate,
     RollupDay,
@@ -36,6 +38,7 @@ class DailyDealFigureAdmin(ReadOnlyAdmin):
         "pipeline",
         "currency",
         "deals_created",
+        "created_won_count",
         "won_count",
         "won_value",
         "lost_count",
@@ -53,6 +56,20 @@ class DailyStageFigureAdmin(ReadOnlyAdmin):
     list_display = ["day", "team", "rep", "pipeline", "stage", "entries", "exits"]
     list_filter = ["team", "pipeline"]
     list_select_related = ["team", "rep", "pipeline", "stage"]
+
+
+@admin.register(DailyStageDuration)
+class DailyStageDurationAdmin(ReadOnlyAdmin):
+    list_display = ["day", "team", "rep", "pipeline", "stage", "bucket", "count"]
+    list_filter = ["team", "pipeline"]
+    list_select_related = ["team", "rep", "pipeline", "stage"]
+
+
+@admin.register(DailyLossFigure)
+class DailyLossFigureAdmin(ReadOnlyAdmin):
+    list_display = ["day", "team", "rep", "pipeline", "currency", "loss_reason", "competitor", "count", "value"]
+    list_filter = ["team", "pipeline", "currency"]
+    list_select_related = ["team", "rep", "pipeline", "loss_reason"]
 
 
 @admin.register(DailyActivityFigure)

@@ -3,39 +3,50 @@
 Past days come only from the daily figure tables (`analytics.models`); the
 current day of each team, which is not rolled up yet, is computed live with the
 same definitions (`analytics.services.compute_rows`, a fixed number of grouped
-queries per team). Three panels need facts the daily tables do not keep and read
-deals or stage changes with one grouped query each, whatever the data size
-(docs/kpis.md says which): lead-to-won conversion (a cohort), median time in
-stage, and the loss reasons and competitors. The forecast reads today's open
-deals, which is live data by nature.
+queries per team). No panel scans deals, activities or stage changes of past
+days: lead-to-won conversion sums `created_won_count`, the median time in stage
+is read from the summed `DailyStageDuration` histogram, and the loss reasons and
+competitors sum `DailyLossFigure`. Only the forecast reads deals: today's open
+ones, which is live data by nature.
 
 Money is always kept per currency; nothing here adds amounts across currencies.
 """
 
 import calendar
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Quota, Team, User
 from analytics.days import day_window, local_date
-from analytics.models import DailyActivityFigure, DailyDealFigure, DailyStageFigure, ExchangeRate
+from analytics.figures import DURATION_EDGES_HOURS
+from analytics.models import (
+    DailyActivityFigure,
+    DailyDealFigure,
+    DailyLossFigure,
+    DailyStageDuration,
+    DailyStageFigure,
+    ExchangeRate,
+)
 from analytics.services import compute_rows
 from core.querysets import is_admin, managed_team_ids, team_ids
 from crm.models import ActivityKind
-from pipeline.models import Deal, Stage, StageChange, StageKind
+from pipeline.models import Deal, LossReason, Stage, StageKind
 
 CENT = Decimal("0.01")
 COMMIT_PROBABILITY = 70
 MAX_CUSTOM_DAYS = 732
+TOP = 10
+# Tables whose rows carry a currency, so the currency filter applies to them.
+CURRENCY_TABLES = (DailyDealFigure, DailyLossFigure)
+CURRENCY_TABLE_NAMES = tuple(model.__name__ for model in CURRENCY_TABLES)
 
 PERIODS = {
     "week": gettext_lazy("This week"),
@@ -47,6 +58,31 @@ PERIODS = {
 
 
 # Periods ----------------------------------------------------------------------
+
+
+def histogram_median(histogram: dict[int, int]) -> Decimal | None:
+    """The median, in hours, of a time-in-stage histogram {bucket index: count} (`DURATION_EDGES_HOURS`).
+
+    The median position is half the total count; inside the bucket that holds it
+    the values are taken as spread evenly, so the result is interpolated
+    linearly between the bucket's edges. The last bucket has no upper edge: a
+    median there is its lower edge. None for an empty histogram.
+    """
+    total = sum(histogram.values())
+    if not total:
+        return None
+    half = Decimal(total) / 2
+    before = 0
+    for bucket in sorted(histogram):
+        count = histogram[bucket]
+        if count and before + count >= half:
+            lower = Decimal(DURATION_EDGES_HOURS[bucket])
+            if bucket + 1 >= len(DURATION_EDGES_HOURS):
+                return lower
+            upper = Decimal(DURATION_EDGES_HOURS[bucket + 1])
+            return lower + (upper - lower) * (half - before) / count
+        before += count
+    return None
 
 
 @dataclass(frozen=True)
@@ -184,7 +220,7 @@ class Dashboard:
             rows = rows.filter(day__gte=self.period.start, day__lte=self.period.end)
         if deals and self.filters.pipeline:
             rows = rows.filter(pipeline_id=self.filters.pipeline.pk)
-        if model is DailyDealFigure and self.filters.currency:
+        if model in CURRENCY_TABLES and self.filters.currency:
             rows = rows.filter(currency=self.filters.currency)
         return rows.order_by()
 
@@ -204,7 +240,11 @@ class Dashboard:
                         self.filters.pipeline.pk,
                     ):
                         continue
-                    if self.filters.currency and table == "DailyDealFigure" and row.currency != self.filters.currency:
+                    if (
+                        self.filters.currency
+                        and table in CURRENCY_TABLE_NAMES
+                        and row.currency != self.filters.currency
+                    ):
                         continue
                     rows[table].append(row)
         return rows
@@ -358,13 +398,12 @@ class Dashboard:
 
     @cached_property
     def cohort(self) -> dict:
-        counts = (
-            self.deals()
-            .filter(self.window_q("created_at"))
-            .order_by()
-            .aggregate(created=Count("pk"), won=Count("pk", filter=Q(stage__kind=StageKind.WON)))
-        )
-        return {"created": counts["created"] or 0, "won": counts["won"] or 0}
+        """Deals created in the period and won now: Σ `deals_created` and Σ `created_won_count` of its days."""
+        created = won = 0
+        for totals in self.sums(DailyDealFigure, ("currency",), ("deals_created", "created_won_count")).values():
+            created += totals["deals_created"]
+            won += totals["created_won_count"]
+        return {"created": created, "won": won}
 
     def open_in_period(self):
         return self.deals().filter(
@@ -373,16 +412,36 @@ class Dashboard:
 
     @cached_property
     def losses(self) -> dict:
-        lost = self.deals().filter(self.window_q("closed_at"), stage__kind=StageKind.LOST).order_by()
-        reasons = list(
-            lost.values("loss_reason__name", "loss_reason__name_en")
-            .annotate(count=Count("pk"))
-            .order_by("-count", "loss_reason__name")[:10]
-        )
-        competitors = list(
-            lost.exclude(competitor="").values("competitor").annotate(count=Count("pk")).order_by("-count")[:10]
-        )
-        return {"reasons": reasons, "competitors": competitors}
+        """Top loss reasons and competitors: Σ `count` of `DailyLossFigure` over the period (two queries)."""
+        by_reason: dict[int | None, int] = defaultdict(int)
+        by_competitor: dict[str, int] = defaultdict(int)
+        for (reason_id, competitor), totals in self.sums(
+            DailyLossFigure, ("loss_reason_id", "competitor"), ("count",)
+        ).items():
+            by_reason[reason_id] += totals["count"]
+            if competitor:
+                by_competitor[competitor] += totals["count"]
+        names = {
+            reason.pk: reason
+            for reason in LossReason.objects.filter(pk__in=[pk for pk in by_reason if pk is not None]).only(
+                "name", "name_en"
+            )
+        }
+        reasons = [
+            {
+                "loss_reason__name": names[pk].name if pk in names else None,
+                "loss_reason__name_en": names[pk].name_en if pk in names else None,
+                "count": count,
+            }
+            for pk, count in by_reason.items()
+            if count
+        ]
+        reasons.sort(key=lambda row: (-row["count"], row["loss_reason__name"] or ""))
+        competitors = [
+            {"competitor": competitor, "count": count} for competitor, count in by_competitor.items() if count
+        ]
+        competitors.sort(key=lambda row: (-row["count"], row["competitor"]))
+        return {"reasons": reasons[:TOP], "competitors": competitors[:TOP]}
 
     # Activities -------------------------------------------------------------------
 
@@ -427,31 +486,21 @@ class Dashboard:
 
     @cached_property
     def median_days_in_stage(self) -> dict[int, Decimal]:
-        """Median days a deal stayed in a stage before leaving it during the period (one query over stage changes)."""
-        deals = self.deals()
-        previous = StageChange.objects.filter(deal=OuterRef("deal"), at__lt=OuterRef("at")).order_by("-at", "-pk")
-        changes = (
-            StageChange.objects.filter(deal__in=deals.values("pk"), from_stage__isnull=False)
-            .filter(self._change_window())
-            .annotate(entered=Subquery(previous.values("at")[:1]))
-            .values_list("from_stage_id", "at", "entered")
-        )
-        spans = defaultdict(list)
-        for stage_id, left, entered in changes:
-            if entered is not None:
-                spans[stage_id].append((left - entered).total_seconds() / 86400)
-        return {
-            stage_id: Decimal(str(statistics.median(values))).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-            for stage_id, values in spans.items()
-        }
+        """Approximate median days in each stage of the deals that left it during the period.
 
-    def _change_window(self) -> Q:
-        condition = Q(pk__in=[])
-        for team in self._teams:
-            start = day_window(team.time_zone, self.period.start).start
-            end = day_window(team.time_zone, self.period.end).end
-            condition |= Q(deal__team_id=team.pk, at__gte=start, at__lt=end)
-        return condition
+        Read from the time-in-stage histogram (`DailyStageDuration`) summed over
+        the period: the median is interpolated linearly inside the bucket that
+        holds it (docs/kpis.md). One query, plus today's live rows.
+        """
+        histograms: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        for (stage_id, bucket), totals in self.sums(DailyStageDuration, ("stage_id", "bucket"), ("count",)).items():
+            histograms[stage_id][bucket] += totals["count"]
+        medians = {}
+        for stage_id, histogram in histograms.items():
+            hours = histogram_median(histogram)
+            if hours is not None:
+                medians[stage_id] = (hours / 24).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+        return medians
 
     # Quotas -------------------------------------------------------------------------
 

@@ -24,8 +24,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Lower, Trim
 
 from analytics.days import DayWindow
 from analytics.models import TOTAL_DECIMAL_PLACES, TOTAL_MAX_DIGITS
@@ -141,6 +155,41 @@ def _stage_exits(team, window: DayWindow):
     return _stage_changes(team, window).filter(from_stage__isnull=False)
 
 
+# Bucket edges, in hours, of the time-in-stage histogram (`DailyStageDuration`): bucket i holds
+# the exits after [edge i, edge i+1) hours in the stage; the last bucket is open-ended.
+DURATION_EDGES_HOURS = (0, 1, 2, 4, 8, 12, 24, 48, 72, 96, 120, 168, 240, 336, 504, 720, 1080, 1440, 2160)
+
+
+def _duration_bucket():
+    # One CASE in SQL, so the histogram is a single grouped query however many exits the day has.
+    whens = [
+        When(duration__lt=timedelta(hours=upper), then=Value(index))
+        for index, upper in enumerate(DURATION_EDGES_HOURS[1:])
+    ]
+    return Case(*whens, default=Value(len(DURATION_EDGES_HOURS) - 1), output_field=IntegerField())
+
+
+def _stage_exit_durations(team, window: DayWindow):
+    """Stage exits of the day with how long the deal had been in the stage (since its previous stage change)."""
+    previous = StageChange.objects.filter(deal=OuterRef("deal"), at__lt=OuterRef("at")).order_by("-at", "-pk")
+    return (
+        _stage_exits(team, window)
+        .annotate(entered=Subquery(previous.values("at")[:1]))
+        .filter(entered__isnull=False)
+        .annotate(duration=ExpressionWrapper(F("at") - F("entered"), output_field=DurationField()))
+        .annotate(bucket=_duration_bucket())
+    )
+
+
+def _lost(team, window: DayWindow):
+    # Competitor names are typed freely: trimmed and lower-cased, "Rival " and "rival" are one competitor.
+    return (
+        Deal.objects.filter(team=team)
+        .filter(_closed(window, [StageKind.LOST]))
+        .annotate(competitor_key=Lower(Trim("competitor")))
+    )
+
+
 def _activities(team, window: DayWindow):
     return Activity.objects.filter(team=team).filter(_in("occurred_at", window))
 
@@ -192,6 +241,29 @@ SOURCES = [
         description="Stage changes of the team's deals during the day, by the stage left.",
     ),
     Source(
+        name="stage_durations",
+        table="DailyStageDuration",
+        rows=_stage_exit_durations,
+        group={"rep": "deal__owner", "pipeline": "from_stage__pipeline", "stage": "from_stage", "bucket": "bucket"},
+        description=(
+            "Stage changes of the team's deals during the day that leave a stage entered by an earlier "
+            "stage change, by the stage left and the time-in-stage bucket."
+        ),
+    ),
+    Source(
+        name="losses",
+        table="DailyLossFigure",
+        rows=_lost,
+        group={
+            "rep": "owner",
+            "pipeline": "pipeline",
+            "currency": "currency",
+            "loss_reason": "loss_reason",
+            "competitor": "competitor_key",
+        },
+        description="The team's deals now in a lost stage closed during the day, by loss reason and competitor.",
+    ),
+    Source(
         name="activities",
         table="DailyActivityFigure",
         rows=_activities,
@@ -241,6 +313,23 @@ FIGURES = [
         kind=FLOW,
         formula="count of deals with created_at in the day",
         aggregate=lambda w: Count("pk", filter=_created(w)),
+    ),
+    Figure(
+        name="created_won_count",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        formula="count of deals with created_at in the day that are now in a won stage (whenever they were won)",
+        aggregate=lambda w: Count("pk", filter=_created(w) & Q(stage__kind=StageKind.WON)),
+    ),
+    Figure(
+        name="created_won_value",
+        table="DailyDealFigure",
+        source="deals",
+        kind=FLOW,
+        money=True,
+        formula="sum of amount of deals with created_at in the day that are now in a won stage",
+        aggregate=lambda w: Sum("amount", filter=_created(w) & Q(stage__kind=StageKind.WON)),
     ),
     Figure(
         name="won_count",
@@ -375,6 +464,34 @@ FIGURES = [
         ),
         aggregate=lambda w: Count("pk", filter=_overdue_at_end(w)),
     ),
+    Figure(
+        name="count",
+        table="DailyStageDuration",
+        source="stage_durations",
+        kind=FLOW,
+        formula=(
+            "count of stage changes with at in the day that leave the stage, whose time in it "
+            "(at − the deal's previous stage change's at) falls in the bucket"
+        ),
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="count",
+        table="DailyLossFigure",
+        source="losses",
+        kind=FLOW,
+        formula="count of deals now in a lost stage with closed_at in the day, per loss reason and competitor",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="value",
+        table="DailyLossFigure",
+        source="losses",
+        kind=FLOW,
+        money=True,
+        formula="sum of amount of deals now in a lost stage with closed_at in the day, per loss reason and competitor",
+        aggregate=lambda w: Sum("amount"),
+    ),
 ]
 FIGURES_BY_NAME = {(figure.table, figure.name): figure for figure in FIGURES}
 
@@ -382,6 +499,8 @@ FIGURES_BY_NAME = {(figure.table, figure.name): figure for figure in FIGURES}
 TABLES = {
     "DailyDealFigure": ("pipeline", "currency"),
     "DailyStageFigure": ("pipeline", "stage"),
+    "DailyStageDuration": ("pipeline", "stage", "bucket"),
+    "DailyLossFigure": ("pipeline", "currency", "loss_reason", "competitor"),
     "DailyActivityFigure": ("kind",),
     "DailyFollowUpFigure": (),
 }

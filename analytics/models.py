@@ -61,6 +61,8 @@ class DailyDealFigure(DailyFigure):
     )
     currency = models.CharField(_("currency"), max_length=3)
     deals_created = models.PositiveIntegerField(_("deals created"), default=0)
+    created_won_count = models.PositiveIntegerField(_("deals created and won since"), default=0)
+    created_won_value = _money(_("value of deals created and won since"))
     won_count = models.PositiveIntegerField(_("deals won"), default=0)
     won_value = _money(_("value won"))
     lost_count = models.PositiveIntegerField(_("deals lost"), default=0)
@@ -110,6 +112,76 @@ class DailyStageFigure(DailyFigure):
 
     def __str__(self):
         return f"{self.day} · {self.rep} · {self.stage}"
+
+
+class DailyStageDuration(DailyFigure):
+    """A histogram of how long deals of a rep had been in a stage when they left it on one team-local day.
+
+    A median cannot be added up from daily medians, but histograms can: the
+    dashboard sums the buckets over a period and reads the median from the sum.
+    `bucket` is an index into `analytics.figures.DURATION_EDGES_HOURS`.
+    """
+
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
+    )
+    stage = models.ForeignKey("pipeline.Stage", on_delete=models.PROTECT, related_name="+", verbose_name=_("stage"))
+    bucket = models.PositiveSmallIntegerField(_("time in stage bucket"))
+    count = models.PositiveIntegerField(_("stage exits in the bucket"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily time in stage")
+        verbose_name_plural = _("daily time in stage")
+        ordering = ["-day", "team", "rep", "pipeline", "stage", "bucket"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team", "rep", "pipeline", "stage", "bucket"], name="stageduration_unique_grain"
+            )
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="stageduration_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep} · {self.stage} · {self.bucket}"
+
+
+class DailyLossFigure(DailyFigure):
+    """Deals a rep lost on one team-local day, per pipeline, currency, loss reason and competitor.
+
+    The competitor is stored normalized (trimmed, lower case) so that spellings
+    differing only in case or surrounding spaces count as one; blank when none was named.
+    """
+
+    pipeline = models.ForeignKey(
+        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
+    )
+    currency = models.CharField(_("currency"), max_length=3)
+    loss_reason = models.ForeignKey(
+        "pipeline.LossReason",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("loss reason"),
+    )
+    competitor = models.CharField(_("competitor"), max_length=120, blank=True)
+    count = models.PositiveIntegerField(_("deals lost"), default=0)
+    value = _money(_("value lost"))
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily loss figures")
+        verbose_name_plural = _("daily loss figures")
+        ordering = ["-day", "team", "rep", "pipeline", "currency", "loss_reason", "competitor"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team", "rep", "pipeline", "currency", "loss_reason", "competitor"],
+                name="lossfigure_unique_grain",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="lossfigure_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep} · {self.loss_reason or '—'} · {self.competitor or '—'}"
 
 
 class DailyActivityFigure(DailyFigure):

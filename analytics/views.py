@@ -150,7 +150,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
             _("Entries"),
             _("Exits"),
             _("Conversion from the previous stage"),
-            _("Median days in stage"),
+            _("Median days in stage (approx.)"),
         ],
         [
             [

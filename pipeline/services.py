@@ -168,6 +168,9 @@ def deal_move_to_stage(
     # changes every day since. Those days are rolled up again.
     if previous_closed_at is not None:
         mark_dirty_for(team=deal.team, when=previous_closed_at, reason="deal reopened or closed again")
+    if (stage.kind == StageKind.WON) != (from_stage.kind == StageKind.WON):
+        # Its creation day counts the deals created then that are won now (created_won_count).
+        mark_dirty_for(team=deal.team, when=deal.created_at, reason="deal created that day changed outcome")
     if at is not None:
         mark_dirty_since(team=deal.team, when=now, reason="stage change dated in the past")
     if stage.kind == StageKind.WON and from_stage.kind != StageKind.WON:
