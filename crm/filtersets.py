@@ -15,9 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team, User
+from accounts.selectors import follow_up_assignees
 from core.phones import search_form
 from core.text import normalize_text
-from crm.forms import assignable_users
 from crm.models import Company, Contact, FollowUp, FollowUpKind, FollowUpStatus, Tag
 from pipeline.models import Deal, StageKind
 
@@ -202,7 +202,7 @@ class ContactFilterSet(CustomerFilterSet):
 def _assignees(request):
     if request is None:
         return FollowUp.assignee.field.related_model.objects.none()
-    return assignable_users(request.user).order_by("first_name", "last_name")
+    return follow_up_assignees(user=request.user).order_by("first_name", "last_name")
 
 
 class FollowUpFilterSet(filters.FilterSet):

@@ -7,16 +7,14 @@ user may pick; the services (crm.services) decide the rest and save.
 from datetime import timedelta
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.querysets import is_admin, managed_user_ids, team_ids
+from accounts.selectors import assignable_owners, follow_up_assignees
 from crm.countries import country_choices
 from crm.models import Activity, Company, Contact, FollowUp, Tag
-from crm.selectors import assignable_owners, companies_for_contact
+from crm.selectors import companies_for_contact
 
 
 def _formfield(field, **kwargs):
@@ -154,16 +152,6 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=LOCAL_DATETIME)
 
 
-def assignable_users(user):
-    """People `user` may hand a follow-up to: themselves, teammates, the teams they manage; admins anyone."""
-    users = get_user_model().objects.filter(is_active=True)
-    if is_admin(user):
-        return users
-    return users.filter(
-        Q(pk=user.pk) | Q(memberships__team_id__in=team_ids(user)) | Q(pk__in=managed_user_ids(user))
-    ).distinct()
-
-
 class ActivityForm(forms.ModelForm):
     prefix = "activity"  # two forms share the panel; prefixes keep their ids apart
     occurred_at = forms.DateTimeField(label=_("when"), widget=LocalDateTimeInput(), initial=timezone.now)
@@ -194,7 +182,7 @@ class FollowUpForm(forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = assignable_users(user)
+        self.fields["assignee"].queryset = follow_up_assignees(user=user)
         self.fields["assignee"].initial = user.pk
         if not self.instance.pk and not self.initial.get("due_at"):
             tomorrow = timezone.localtime() + timedelta(days=1)

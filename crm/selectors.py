@@ -6,7 +6,7 @@ from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from core.querysets import is_admin, managed_user_ids, team_ids
+from core.querysets import is_admin, team_ids
 from crm.models import Activity, Company, Contact, FollowUp, FollowUpStatus
 
 
@@ -105,25 +105,6 @@ def company_cities(*, user, limit: int = 300) -> list[str]:
         .values_list("city", flat=True)
         .distinct()[:limit]
     )
-
-
-def assignable_owners(*, user, keep=None):
-    """People `user` may make the owner of a customer (the rule of core.services.resolve_owner_and_team).
-
-    A rep: themselves; a manager: themselves and the members of the teams they
-    manage; an admin: anyone in a team. `keep` (a user id) stays in the list so an
-    edit form can show a record's current owner even after they changed teams.
-    """
-    from accounts.models import Membership, User
-
-    if is_admin(user):
-        allowed = Q(pk__in=Membership.objects.values("user_id"))
-    else:
-        allowed = Q(pk=user.pk) | Q(pk__in=managed_user_ids(user))
-    allowed &= Q(is_active=True)
-    if keep is not None:
-        allowed |= Q(pk=keep)
-    return User.objects.filter(allowed)
 
 
 def companies_for_contact(*, user, team=None):

@@ -9,10 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership
+from accounts.selectors import follow_up_assignees
 from analytics.services import mark_dirty_for
 from core import sync
 from core.exceptions import StaleVersionError
-from core.querysets import is_admin, managed_user_ids, team_ids
+from core.querysets import is_admin
 from core.services import resolve_owner_and_team
 from crm.models import (
     Activity,
@@ -233,11 +234,7 @@ def _can_assign_follow_up(*, by, assignee) -> bool:
     """A follow-up may go to oneself, a teammate, anyone in a team one manages, or anyone (admin)."""
     if assignee.pk == by.pk or is_admin(by):
         return True
-    return (
-        Membership.objects.filter(user=assignee)
-        .filter(Q(team_id__in=team_ids(by)) | Q(user_id__in=managed_user_ids(by)))
-        .exists()
-    )
+    return follow_up_assignees(user=by).filter(pk=assignee.pk).exists()
 
 
 @transaction.atomic

@@ -11,11 +11,11 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.selectors import assignable_owners
 from core.money import currency_choices
 from core.text import normalize_text
 from pipeline.forms import AmountField, StageChoiceField
 from pipeline.models import Deal, Pipeline, Stage, StageKind
-from pipeline.selectors import assignable_owners
 
 
 def _user(request):

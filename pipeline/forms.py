@@ -12,6 +12,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.selectors import assignable_owners
 from core.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -23,7 +24,6 @@ from core.money import (
 from core.text import normalize_digits
 from crm.models import Company, Contact
 from pipeline.models import Deal, DealSource, LossReason, Pipeline, Stage, StageKind
-from pipeline.selectors import assignable_owners
 
 AMOUNT_INVALID = _("Enter an amount as a number, for example 15000.50.")
 

@@ -81,23 +81,6 @@ def going_cold(*, user, now=None, limit: int = 20):
 # ---- deals pages and the board ----
 
 
-def assignable_owners(*, user):
-    """People `user` may give a deal to, and filter deals by.
-
-    Follows core.services.resolve_owner_and_team: a rep only themselves, a
-    manager the members of the teams they manage, an admin any team member.
-    """
-    from django.db.models import Exists, OuterRef, Q
-
-    from accounts.models import Membership, User
-    from core.querysets import is_admin, managed_user_ids
-
-    members = User.objects.filter(is_active=True).filter(Exists(Membership.objects.filter(user=OuterRef("pk"))))
-    if not is_admin(user):
-        members = members.filter(Q(pk=user.pk) | Q(pk__in=managed_user_ids(user)))
-    return members.order_by("first_name", "last_name", "username")
-
-
 def currency_totals(deals) -> list[dict]:
     """Count and value per currency of a deal queryset, in one query (never summed across currencies)."""
     return list(

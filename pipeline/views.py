@@ -22,6 +22,7 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
+from accounts.selectors import assignable_owners
 from core.exceptions import StaleVersionError
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
 from crm.views import activity_panel_context
@@ -40,7 +41,6 @@ from pipeline.forms import (
 from pipeline.models import Deal, Pipeline, Stage, StageKind
 from pipeline.selectors import (
     CLOSED_CARDS_SHOWN,
-    assignable_owners,
     board_deals,
     board_stages,
     currency_totals,
