@@ -12,6 +12,7 @@ import django_filters as filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team, User
@@ -211,11 +212,11 @@ class FollowUpFilterSet(filters.FilterSet):
     STATUS = [("open", _("Open")), ("done", _("Done")), ("all", _("All"))]
     DUE = [("overdue", _("Overdue")), ("today", _("Today")), ("week", _("Next 7 days")), ("later", _("Later"))]
 
-    status = filters.ChoiceFilter(label=_("status"), choices=STATUS, method="filter_status", empty_label=None)
-    due = filters.ChoiceFilter(label=_("due"), choices=DUE, method="filter_due", empty_label=_("Any time"))
-    kind = filters.ChoiceFilter(label=_("kind"), choices=FollowUpKind.choices, empty_label=_("All kinds"))
+    status = filters.ChoiceFilter(label=capfirst(_("status")), choices=STATUS, method="filter_status", empty_label=None)
+    due = filters.ChoiceFilter(label=capfirst(_("due")), choices=DUE, method="filter_due", empty_label=_("Any time"))
+    kind = filters.ChoiceFilter(label=capfirst(_("kind")), choices=FollowUpKind.choices, empty_label=_("All kinds"))
     assignee = filters.ModelChoiceFilter(
-        label=_("assignee"), queryset=_assignees, method="filter_assignee", empty_label=_("Me")
+        label=capfirst(_("assignee")), queryset=_assignees, method="filter_assignee", empty_label=_("Me")
     )
 
     class Meta:

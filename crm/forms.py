@@ -9,6 +9,7 @@ from datetime import timedelta
 from django import forms
 from django.db import models
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import assignable_owners, follow_up_assignees
@@ -154,7 +155,7 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 class ActivityForm(forms.ModelForm):
     prefix = "activity"  # two forms share the panel; prefixes keep their ids apart
-    occurred_at = forms.DateTimeField(label=_("when"), widget=LocalDateTimeInput(), initial=timezone.now)
+    occurred_at = forms.DateTimeField(label=capfirst(_("when")), widget=LocalDateTimeInput(), initial=timezone.now)
 
     class Meta:
         model = Activity
@@ -173,7 +174,7 @@ class ActivityForm(forms.ModelForm):
 
 class FollowUpForm(forms.ModelForm):
     prefix = "follow_up"
-    due_at = forms.DateTimeField(label=_("due"), widget=LocalDateTimeInput())
+    due_at = forms.DateTimeField(label=capfirst(_("due")), widget=LocalDateTimeInput())
 
     class Meta:
         model = FollowUp
