@@ -106,11 +106,15 @@ class Company(PhoneMixin, SyncedModel, TimeStampedModel):
 
     def save(self, *args, **kwargs):
         # Derived search column: kept in save() so no write path can forget it.
-        self.name_normalized = normalize_text(self.name)
+        self.derive()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("crm:company_detail", args=[self.pk])
+
+    def derive(self) -> None:
+        """Set the derived columns (save() does; so must every bulk write, which bypasses save())."""
+        self.name_normalized = normalize_text(self.name)
 
     def clean(self):
         self.clean_phone()
@@ -189,13 +193,17 @@ class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
 
     def save(self, *args, **kwargs):
         # Derived search column: kept in save() so no write path can forget it.
-        self.name_normalized = normalize_text(self.full_name)
-        if self.email:
-            self.email = self.email.strip().lower()
+        self.derive()
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("crm:contact_detail", args=[self.pk])
+
+    def derive(self) -> None:
+        """Set the derived columns (save() does; so must every bulk write, which bypasses save())."""
+        self.name_normalized = normalize_text(self.full_name)
+        if self.email:
+            self.email = self.email.strip().lower()
 
     def clean(self):
         self.clean_phone()

@@ -1,5 +1,6 @@
 """Writes to customers, activities and follow-ups. Views, the API, tasks and commands all call these."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,10 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Membership
 from accounts.selectors import follow_up_assignees
 from analytics.services import mark_dirty_for
-from core import sync
+from core import bulk, sync
 from core.exceptions import StaleVersionError
 from core.querysets import is_admin
-from core.services import resolve_owner_and_team
+from core.services import Ownership, resolve_owner_and_team
 from crm.models import (
     Activity,
     ActivityKind,
@@ -117,6 +118,191 @@ def contact_update(*, contact: Contact, by, tags=None, expected_version: int | N
     sync.stamp(contact)
     webhook_events.emit("contact.updated", contact)
     return contact
+
+
+# ---- batches: imports and bulk upserts write thousands of customers in a few statements ----
+
+
+@dataclass
+class Write:
+    """One record of a batch: a new one (`record` is None) or new values for a stored one.
+
+    `fields` holds model field names with their new values (related records as objects,
+    which the caller has read and checked it may use); `tags`, when not None, replaces
+    the record's tags. `expected_version` refuses a record changed meanwhile (If-Match).
+    """
+
+    fields: dict
+    record: Company | Contact | None = None
+    tags: list | None = None
+    expected_version: int | None = None
+
+
+# Columns a batch never writes on an update: identity, creation, and what the batch sets itself.
+_NOT_UPDATED = {"id", "created_at", "change_seq"}
+_RELATIONS = {"owner", "team", "company"}
+
+
+def _new_record(model, ownership: Ownership, fields: dict):
+    fields = dict(fields)
+    owner, team = fields.pop("owner", None), fields.pop("team", None)
+    if model is Contact and team is None and fields.get("company") is not None:
+        # A contact joins its company's team when its owner may work there (as contact_create).
+        company = fields["company"]
+        if is_admin(ownership.by) or company.team_id in ownership.team_ids_of(owner or ownership.by):
+            team = company.team
+    owner, team = ownership.resolve(owner=owner, team=team)
+    record = model(owner=owner, team=team, **fields)
+    if model is Contact and (record.consent_marketing or record.consent_data_sharing):
+        record.consent_updated_at = timezone.now()
+    return record
+
+
+def _changed_record(model, ownership: Ownership, write: Write, stored_version: int | None):
+    record = write.record
+    if stored_version is None:
+        raise ValidationError(_("This record was deleted meanwhile."))
+    if write.expected_version is not None and stored_version != write.expected_version:
+        raise StaleVersionError(current_version=stored_version)
+    owner = write.fields.get("owner")
+    if owner is not None and owner.pk != record.owner_id:
+        ownership.resolve(owner=owner, team=record.team)
+    consent_before = (getattr(record, "consent_marketing", None), getattr(record, "consent_data_sharing", None))
+    _apply(record, write.fields)
+    if model is Contact and (record.consent_marketing, record.consent_data_sharing) != consent_before:
+        record.consent_updated_at = timezone.now()
+    record.version = stored_version + 1
+    return record
+
+
+def _stored_versions(model, ids: list[int], *, lock: bool) -> dict[int, int]:
+    versions = {}
+    for start in range(0, len(ids), 5000):
+        rows = model.objects.filter(pk__in=ids[start : start + 5000]).order_by("pk")
+        if lock:
+            rows = rows.select_for_update()
+        versions.update(rows.values_list("pk", "version"))
+    return versions
+
+
+def _external_id_conflicts(model, records: dict[int, object]) -> dict[int, ValidationError]:
+    """Errors for records whose (external_source, external_id) another record holds, in the batch or stored."""
+    taken = _("Another %(model)s already has this external id.") % {"model": model._meta.verbose_name}
+    errors, seen = {}, {}
+    keys = {}
+    for index, record in records.items():
+        if not record.external_id:
+            continue
+        key = (record.external_source, record.external_id)
+        if key in seen:
+            errors[index] = ValidationError({"external_id": taken})
+            continue
+        seen[key] = index
+        keys[key] = record.pk
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    for source, external_ids in by_source.items():
+        for start in range(0, len(external_ids), 5000):
+            stored = model.objects.filter(external_source=source, external_id__in=external_ids[start : start + 5000])
+            for pk, external_id in stored.values_list("pk", "external_id"):
+                if keys[(source, external_id)] != pk:
+                    errors[seen[(source, external_id)]] = ValidationError({"external_id": taken})
+    return errors
+
+
+def _write_tags(model, records_and_tags) -> None:
+    """Replace the tags of the records given a tag list (new records: add them), in two statements per model."""
+    through = model.tags.through
+    owner_column = f"{model._meta.model_name}_id"
+    replaced = [record.pk for record, tags in records_and_tags if tags is not None]
+    if not replaced:
+        return
+    for start in range(0, len(replaced), 5000):
+        through.objects.filter(**{f"{owner_column}__in": replaced[start : start + 5000]}).delete()
+    rows = [
+        through(**{owner_column: record.pk, "tag_id": tag.pk})
+        for record, tags in records_and_tags
+        if tags
+        for tag in {tag.pk: tag for tag in tags}.values()
+    ]
+    through.objects.bulk_create(rows, batch_size=bulk.BATCH)
+
+
+def customers_write_many(*, model, by, writes: list[Write], check_only: bool = False, progress=None) -> list:
+    """Create or change many companies or contacts; one result per write, in order: the record or its error.
+
+    Every write is checked as the one-record services check it (who may own it, in which
+    team, field values, versions, external ids); the valid ones are then written in a few
+    set-based statements, stamped for sync in one go and announced to webhook subscribers.
+    With `check_only` nothing is written (an import's preview). Callers wanting all or
+    nothing (an import) look at the results and roll back; the API writes the valid ones.
+    Runs in the caller's transaction, or its own. `progress(done, total)` is called as it
+    goes (it may raise to stop everything).
+    """
+    with transaction.atomic():
+        return _write_many(model, by, writes, check_only, progress or (lambda done, total: None))
+
+
+def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> list:
+    ownership = Ownership(by)
+    update_ids = sorted({write.record.pk for write in writes if write.record is not None})
+    versions = _stored_versions(model, update_ids, lock=not check_only)
+    results: list = [None] * len(writes)
+    valid: dict[int, object] = {}
+    fk_names = [field.name for field in model._meta.fields if field.is_relation]
+    for index, write in enumerate(writes):
+        if index % 5000 == 0:
+            progress(index, 2 * len(writes))
+        try:
+            if write.record is None:
+                record = _new_record(model, ownership, write.fields)
+            else:
+                record = _changed_record(model, ownership, write, versions.get(write.record.pk))
+            record.derive()
+            # Related records come checked by the caller: validating them again would ask one query each.
+            record.full_clean(exclude=fk_names, validate_unique=False, validate_constraints=False)
+        except (ValidationError, StaleVersionError) as error:
+            results[index] = error
+            continue
+        valid[index] = record
+    for index, error in _external_id_conflicts(model, valid).items():
+        results[index] = error
+        del valid[index]
+    for index, record in valid.items():
+        results[index] = record
+    if check_only or not valid:
+        return results
+
+    now = timezone.now()
+    created = [record for index, record in valid.items() if writes[index].record is None]
+    changed = [record for index, record in valid.items() if writes[index].record is not None]
+    for record in created:
+        record.created_at = record.updated_at = now
+    for record in changed:
+        record.updated_at = now
+    progress(len(writes), 2 * len(writes))
+    bulk.insert_rows(model, created)
+    progress(len(writes) + len(created), 2 * len(writes))
+    if changed:
+        fields = {"version", "updated_at", "name_normalized"}
+        if model is Contact:
+            fields |= {"email", "consent_updated_at"}
+        for index in valid:
+            if writes[index].record is not None:
+                fields |= set(writes[index].fields)
+        if "phone_raw" in fields:
+            fields.add("phone")
+        bulk.update_rows(model, changed, sorted(fields - _NOT_UPDATED))
+    _write_tags(model, [(record, writes[index].tags) for index, record in valid.items()])
+    written = created + changed
+    first = sync.stamp_written(model, [record.pk for record in written])
+    for offset, record in enumerate(sorted(written, key=lambda r: r.pk)):
+        record.change_seq = first + offset
+    if model is Contact:
+        webhook_events.emit_many("contact.created", created)
+        webhook_events.emit_many("contact.updated", changed)
+    return results
 
 
 @transaction.atomic
@@ -484,6 +670,42 @@ def contact_delete(*, contact: Contact, by, expected_version: int | None = None)
     for deal in Deal.objects.filter(pk__in=deal_ids):
         webhook_events.emit("deal.updated", deal)
     webhook_events.emit_deleted("contact.deleted", sync.tombstone_write(contact))
+
+
+@transaction.atomic
+def customers_delete_many(*, model, by, records) -> int:
+    """Delete many companies or contacts as company_delete / contact_delete do, a few statements per thousand.
+
+    Used to undo an import. Companies with deals are refused (nothing is deleted).
+    Callers check `by` may edit the records, as for the one-record services.
+    """
+    from pipeline.models import Deal
+
+    records = sorted(records, key=lambda record: record.pk)
+    ids = [record.pk for record in records]
+    if not ids:
+        return 0
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        list(model.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
+    if model is Company:
+        if Deal.objects.filter(company_id__in=ids).exists():
+            raise ValidationError(
+                _("This company has deals. Delete or move its deals to another company before deleting it.")
+            )
+        orphaned_model, orphaned = Contact, list(Contact.objects.filter(company_id__in=ids).values_list("pk", flat=True))
+    else:
+        orphaned_model, orphaned = Deal, list(Deal.objects.filter(contact_id__in=ids).values_list("pk", flat=True))
+    for start in range(0, len(ids), 5000):
+        model.objects.filter(pk__in=ids[start : start + 5000]).delete()
+    # Rows that lost their company or contact, then the tombstones: numbered last (core/sync.py).
+    sync.stamp_written(orphaned_model, orphaned, bump_version=True)
+    stones = sync.tombstone_write_many(model, records)
+    event = "contact.updated" if orphaned_model is Contact else "deal.updated"
+    webhook_events.emit_many(event, orphaned_model.objects.filter(pk__in=orphaned))
+    if model is Contact:
+        webhook_events.emit_deleted_many("contact.deleted", stones)
+    return len(ids)
 
 
 @transaction.atomic

@@ -1,9 +1,11 @@
 """Importing rows into companies, contacts and deals: column mapping, preview (dry run), import, undo.
 
-The preview and the import run the same code: every row goes through the crm/pipeline
-services inside one transaction, each row in its own savepoint so one bad row does not
-hide the others' errors. A dry run then rolls everything back; a confirmed import
-commits only when no row failed (all-or-nothing per file).
+The preview and the import run the same code. Contacts and companies are planned row by
+row (each row matched against the records the user may edit and the rows before it), then
+checked and written as one batch by crm.services.customers_write_many: the one-record
+services' rules, in a few set-based statements per thousand rows. The preview only checks;
+a confirmed import commits only when no row failed (all-or-nothing per file). Deals go
+row by row through pipeline.services, each in its own savepoint.
 
 Progress and the cancel flag live in the cache, keyed by job id: the import's
 transaction is open while it runs, so a counter written to the job row would stay
@@ -23,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.exceptions import StaleVersionError
 from core.text import normalize_text
 from crm import services as crm_services
 from crm.models import Company, Contact
@@ -198,167 +201,341 @@ CONTACT_SNAPSHOT = ["first_name", "last_name", "email", "phone_raw", "job_title"
 COMPANY_SNAPSHOT = ["name", "phone_raw", "website", "industry", "city", "country", "notes"]
 
 
+def _keep_oldest(index: dict, key, pk: int) -> None:
+    """Of several records with one key, the oldest (lowest id) is the one a row matches."""
+    if key not in index or pk < index[key]:
+        index[key] = pk
+
+
+def _comparable(value):
+    """Field values as a row and a stored record are compared: a related record by its id (or itself, if new)."""
+    if isinstance(value, Company):
+        return value.pk if value.pk is not None else id(value)
+    return value
+
+
+class _Entry:
+    """One record a file writes: created by its first row, or a stored one it updates; later rows may add to it."""
+
+    def __init__(self, *, record=None, row_number: int):
+        self.record = record  # the stored record (None: the file creates it)
+        self.fields: dict = {}
+        self.field_rows: dict = {}  # field -> the row that set it last (where its error is reported)
+        self.first_row = row_number
+        self.steps: list = []  # (fields, row number, index of the row's action) in file order
+        self.company = None  # for a company the file creates: the stand-in rows refer to
+
+    def add(self, fields: dict, row_number: int) -> None:
+        for name, value in fields.items():
+            self.fields[name] = value
+            self.field_rows[name] = row_number
+
+    def row_of(self, field: str) -> int:
+        return self.field_rows.get(field, self.field_rows.get({"phone": "phone_raw"}.get(field, field), self.first_row))
+
+
 class Importer:
-    """Writes one job's rows through the services; see the module docstring."""
+    """Plans every row of a job, then writes the whole file in a few set-based statements.
+
+    Contacts and companies: each row is matched (by external id, email for contacts, E.164
+    phone, and name for companies) against the records the user may edit, read once per
+    file, and against the rows before it, so a record the file creates or changes twice is
+    written once. The plan is then checked and written by crm.services.customers_write_many,
+    which applies the same rules as the one-record services. Deals go row by row.
+    """
 
     def __init__(self, job: ImportJob, *, user):
         self.job, self.user, self.kind = job, user, job.kind
         self.header_of = {name: job.headers[int(i)] for i, name in job.mapping.items() if name}
         self.companies_by_name: dict[str, Company] = {}
+        self.new_companies: dict[str, _Entry] = {}
+        self.saved_companies: dict[int, Company] = {}
         self.indexes: dict = {}
-        self.pending: list = []
+        self.row = (0, 0)
+        self.values = [_values(row, job.mapping) for row in job.rows]
 
     # -- matching -------------------------------------------------------
-    def _match(self, model, values: dict):
-        """The editable record a row updates: by external id, then email (contacts), then E.164 phone.
-
-        The keys of every editable record are loaded once per file (one query), not per row.
-        """
-        from core.phones import search_form
-
-        index = self._index(model)
-        pk = None
-        if values.get("external_id"):
-            pk = index["external_id"].get(values["external_id"])
-        if pk is None and model is Contact and values.get("email"):
-            pk = index["email"].get(values["email"].lower())
-        if pk is None and values.get("phone"):
-            e164 = search_form(values["phone"])
-            pk = index["phone"].get(e164) if e164 else None
-        return model.objects.get(pk=pk) if pk else None
-
     def _index(self, model) -> dict:
+        """The keys of the records the user may edit that the file's rows name (a few queries per file)."""
         if model not in self.indexes:
-            index = {"external_id": {}, "email": {}, "phone": {}}
-            fields = ["pk", "external_id", "external_source", "phone"] + (["email"] if model is Contact else [])
-            for row in model.objects.editable_by(self.user).order_by("-pk").values(*fields).iterator(chunk_size=5000):
-                if row["external_id"] and row["external_source"] == self.job.source:
-                    index["external_id"][row["external_id"]] = row["pk"]
-                if row.get("email"):
-                    index["email"][row["email"].lower()] = row["pk"]
-                if row["phone"]:
-                    index["phone"][row["phone"]] = row["pk"]
+            index = {"external_id": {}, "email": {}, "phone": {}, "name": {}}
+            wanted = self._wanted(model)
+            fields = ["pk", "external_id", "external_source", "phone"]
+            fields += ["email"] if model is Contact else ["name_normalized"]
+            editable = model.objects.editable_by(self.user)
+            lookups = {"external_id": "external_id__in", "email": "email__in", "phone": "phone__in"}
+            lookups["name"] = "name_normalized__in"
+            for kind, lookup in lookups.items():
+                keys = sorted(wanted[kind])
+                for start in range(0, len(keys), 5000):
+                    rows = editable.filter(**{lookup: keys[start : start + 5000]}).values_list(*fields)
+                    for row in rows:
+                        pk, external_id, source, phone = row[:4]
+                        if external_id and source == self.job.source:
+                            _keep_oldest(index["external_id"], external_id, pk)
+                        if phone:
+                            _keep_oldest(index["phone"], phone, pk)
+                        if model is Contact and row[4]:
+                            _keep_oldest(index["email"], row[4].lower(), pk)
+                        elif model is Company:
+                            _keep_oldest(index["name"], row[4], pk)
             self.indexes[model] = index
         return self.indexes[model]
 
-    def _remember(self, record) -> None:
-        """Later rows of the same file match a record an earlier row wrote (once that row succeeded)."""
-        self.pending.append(record)
+    def _wanted(self, model) -> dict[str, set]:
+        """Every key the file's rows could match `model` by."""
+        wanted = {"external_id": set(), "email": set(), "phone": set(), "name": set()}
+        for values in self.values:
+            if model is Company and self.kind != ImportKind.COMPANIES:
+                if values.get("company"):
+                    wanted["name"].add(normalize_text(values["company"]))
+                continue
+            for kind, key in self._keys(model, values):
+                wanted[kind].add(key)
+        return wanted
 
-    def _commit_pending(self) -> None:
-        for record in self.pending:
-            self._index_record(record)
-        self.pending = []
+    def _keys(self, model, values: dict) -> list:
+        from core.phones import search_form
 
-    def _index_record(self, record) -> None:
-        index = self._index(type(record))
-        if record.external_id and record.external_source == self.job.source:
-            index["external_id"][record.external_id] = record.pk
-        if getattr(record, "email", ""):
-            index["email"][record.email.lower()] = record.pk
-        if record.phone:
-            index["phone"][record.phone] = record.pk
+        keys = []
+        if values.get("external_id"):
+            keys.append(("external_id", values["external_id"]))
+        if model is Contact and values.get("email"):
+            keys.append(("email", values["email"].lower()))
+        if values.get("phone"):
+            e164 = search_form(values["phone"])
+            if e164:
+                keys.append(("phone", e164))
+        if model is Company and values.get("name"):
+            keys.append(("name", normalize_text(values["name"])))
+        return keys
+
+    def _find(self, model, keys: list):
+        """The entry or stored id a row matches, in the order external id, email, phone, name."""
+        index = self._index(model)
+        for kind, key in keys:
+            found = index[kind].get(key)
+            if found is not None:
+                return found
+        return None
+
+    def _register(self, model, keys: list, entry: _Entry) -> None:
+        index = self._index(model)
+        for kind, key in keys:
+            index[kind][key] = entry
 
     def _company(self, name: str):
+        """The editable company a row names (the oldest of that name), or one the file creates in the job's team."""
         key = normalize_text(name)
-        if key not in self.companies_by_name:
-            found = Company.objects.editable_by(self.user).filter(name_normalized=key).order_by("pk").first()
-            if found is None:
-                found = crm_services.company_create(by=self.user, name=name, team=self.job.team)
-                self.outcome.created_ids.append(["crm.company", found.pk])
-            self.companies_by_name[key] = found
-        return self.companies_by_name[key]
+        if key in self.new_companies:
+            entry = self.new_companies[key]
+        elif key in self.companies_by_name:
+            return self.companies_by_name[key]
+        else:
+            pk = self._index(Company)["name"].get(key)
+            if isinstance(pk, int):
+                self.companies_by_name[key] = Company.objects.get(pk=pk)
+                return self.companies_by_name[key]
+            entry = self.new_companies[key] = _Entry(row_number=self.row[0])
+            entry.add({"name": name, "team": self.job.team}, self.row[0])
+            entry.company = Company(name=name, team=self.job.team)  # stands for it until it is written
+        entry.steps.append(({}, *self.row))
+        return entry.company
 
-    # -- one row --------------------------------------------------------
-    def _row(self, values: dict) -> str:
-        if self.kind == ImportKind.CONTACTS:
-            return self._contact(values)
-        if self.kind == ImportKind.COMPANIES:
-            return self._company_row(values)
-        return self._deal(values)
-
-    def _contact(self, values: dict) -> str:
+    # -- planning rows ----------------------------------------------------
+    def _contact_fields(self, values: dict) -> dict:
         first, last = values.get("first_name", ""), values.get("last_name", "")
         if not first and not last and values.get("full_name"):
             first, _sep, last = values["full_name"].partition(" ")
         if not first and last:
             first, last = last, ""
         fields = {"first_name": first, "last_name": last}
-        for name, target in (
-            ("email", "email"),
-            ("phone", "phone_raw"),
-            ("job_title", "job_title"),
-            ("notes", "notes"),
-        ):
+        for name, target in (("email", "email"), ("phone", "phone_raw"), ("job_title", "job_title"), ("notes", "notes")):
             if name in values:
                 fields[target] = values[name].lower() if name == "email" else values[name]
         if values.get("external_id"):
             fields["external_id"], fields["external_source"] = values["external_id"], self.job.source
         if values.get("company"):
             fields["company"] = self._company(values["company"])
-        existing = self._match(Contact, values)
-        if existing is None:
-            if not first:
-                raise ValidationError({"first_name": gettext("A name is required.")})
-            contact = crm_services.contact_create(
-                by=self.user, team=self.job.team if "company" not in fields else None, **fields
-            )
-            self.outcome.created_ids.append(["crm.contact", contact.pk])
-            self._remember(contact)
-            return "create"
-        if not first:
-            fields.pop("first_name"), fields.pop("last_name")
-        fields = {k: v for k, v in fields.items() if v not in ("", None)}
-        before = {name: getattr(existing, name) for name in CONTACT_SNAPSHOT}
-        if all(
-            getattr(existing, "company_id" if k == "company" else k) == (v.pk if k == "company" else v)
-            for k, v in fields.items()
-        ):
-            return "skip"
-        contact = crm_services.contact_update(contact=existing, by=self.user, **fields)
-        self._remember(contact)
-        self.outcome.snapshots.append(
-            {"model": "crm.contact", "pk": contact.pk, "version": contact.version, "fields": before}
-        )
-        return "update"
+        return fields
 
-    def _company_row(self, values: dict) -> str:
+    def _company_fields(self, values: dict) -> dict:
         fields = {}
-        for name, target in (
-            ("name", "name"),
-            ("phone", "phone_raw"),
-            ("website", "website"),
-            ("industry", "industry"),
-            ("city", "city"),
-            ("notes", "notes"),
-        ):
+        for name in ("name", "website", "industry", "city", "notes"):
             if name in values:
-                fields[target] = values[name]
+                fields[name] = values[name]
+        if "phone" in values:
+            fields["phone_raw"] = values["phone"]
         if "country" in values:
             fields["country"] = values["country"].upper()
         if values.get("external_id"):
             fields["external_id"], fields["external_source"] = values["external_id"], self.job.source
-        existing = self._match(Company, values)
-        if existing is None and fields.get("name"):
-            existing = (
-                Company.objects.editable_by(self.user).filter(name_normalized=normalize_text(fields["name"])).first()
-            )
-        if existing is None:
-            if not fields.get("name"):
-                raise ValidationError({"name": gettext("A name is required.")})
-            company = crm_services.company_create(by=self.user, team=self.job.team, **fields)
-            self.outcome.created_ids.append(["crm.company", company.pk])
-            self._remember(company)
-            return "create"
-        fields = {k: v for k, v in fields.items() if v not in ("", None)}
-        if all(getattr(existing, k) == v for k, v in fields.items()):
-            return "skip"
-        before = {name: getattr(existing, name) for name in COMPANY_SNAPSHOT}
-        company = crm_services.company_update(company=existing, by=self.user, **fields)
-        self.outcome.snapshots.append(
-            {"model": "crm.company", "pk": company.pk, "version": company.version, "fields": before}
+        return fields
+
+    def _plan_row(self, model, values: dict, row_number: int, entries: list, stored: dict) -> None:
+        """Attach one row to the record it creates or updates; raises ValidationError for a row that cannot be."""
+        self.row = (row_number, len(self.outcome.actions))
+        fields = self._contact_fields(values) if model is Contact else self._company_fields(values)
+        keys = self._keys(model, values)
+        found = self._find(model, keys)
+        required = "first_name" if model is Contact else "name"
+        if found is None:
+            if not fields.get(required):
+                raise ValidationError({required: gettext("A name is required.")})
+            if model is Company or "company" not in fields:
+                fields["team"] = self.job.team
+            entry = _Entry(row_number=row_number)
+            entries.append(entry)
+        else:
+            if model is Contact and not fields["first_name"]:
+                fields.pop("first_name"), fields.pop("last_name")
+            fields = {k: v for k, v in fields.items() if v not in ("", None)}
+            if isinstance(found, int):
+                entry = stored.get(found)
+                if entry is None:
+                    entry = stored[found] = _Entry(record=found, row_number=row_number)
+                    entries.append(entry)
+            else:
+                entry = found
+        entry.steps.append((fields, row_number, len(self.outcome.actions)))
+        self.outcome.actions.append("create" if found is None else "update")
+        self._register(model, keys, entry)
+
+    def _plan(self, model, progress: bool) -> list:
+        """Every row attached to its entry, stored records read (a query per 5,000), actions decided."""
+        entries, stored = [], {}
+        total = len(self.job.rows)
+        for index, values in enumerate(self.values):
+            if progress and index % 5000 == 0:
+                self._progress(index // 4, total)
+            if not any(values.values()):
+                self.outcome.actions.append("skip")
+                continue
+            try:
+                self._plan_row(model, values, index + 2, entries, stored)  # the header is row 1
+            except ValidationError as error:
+                self._error(index + 2, error)
+                self.outcome.actions.append("error")
+        ids = list(stored)
+        related = ["company"] if model is Contact else []
+        for start in range(0, len(ids), 5000):
+            records = model.objects.select_related(*related).in_bulk(ids[start : start + 5000])
+            for pk, record in records.items():
+                stored[pk].record = record
+        for entry in entries:
+            self._decide(model, entry)
+        return entries
+
+    def _decide(self, model, entry: _Entry) -> None:
+        """Merge an entry's rows in file order; a row changing nothing is a skip."""
+        for fields, row_number, action_index in entry.steps:
+            if entry.record is None and action_index == entry.steps[0][2]:
+                entry.add(fields, row_number)
+                continue
+            if all(self._current(entry, name) == _comparable(value) for name, value in fields.items()):
+                self.outcome.actions[action_index] = "skip"
+                continue
+            self.outcome.actions[action_index] = "update"
+            entry.add(fields, row_number)
+
+    @staticmethod
+    def _current(entry: _Entry, name: str):
+        if name in entry.fields:
+            return _comparable(entry.fields[name])
+        if entry.record is None:
+            return None
+        return getattr(entry.record, "company_id" if name == "company" else name)
+
+    def _progress(self, done: int, total: int) -> None:
+        set_progress(self.job.pk, done, total)
+        if cache.get(cancel_key(self.job.pk)):
+            raise Cancelled
+
+    def _run_batch(self, *, dry_run: bool, progress: bool) -> None:
+        model = Contact if self.kind == ImportKind.CONTACTS else Company
+        entries = self._plan(model, progress)
+        total = len(self.job.rows)
+        if self.new_companies:
+            self._write_new_companies(dry_run)
+        for entry in entries:
+            company = entry.fields.get("company")
+            if company is not None and company.pk is None:
+                entry.fields["company"] = self.saved_companies.get(id(company), company)
+        changing = [entry for entry in entries if entry.record is None or entry.fields]
+        snapshot = CONTACT_SNAPSHOT if model is Contact else COMPANY_SNAPSHOT
+        befores = [
+            {name: getattr(entry.record, name) for name in snapshot} if entry.record is not None else None
+            for entry in changing
+        ]
+        writes = [crm_services.Write(fields=entry.fields, record=entry.record) for entry in changing]
+
+        def report(done, of):
+            if progress:
+                self._progress(total // 4 + done * 3 * total // (4 * max(of, 1)), total)
+
+        results = crm_services.customers_write_many(
+            model=model, by=self.user, writes=writes, check_only=dry_run or bool(self.outcome.errors), progress=report
         )
-        return "update"
+        for entry, before, result in zip(changing, befores, results, strict=True):
+            if isinstance(result, ValidationError):
+                self._entry_error(entry, result)
+            elif isinstance(result, StaleVersionError):
+                self._error(entry.first_row, ValidationError(str(result)))
+                self.outcome.actions[entry.steps[-1][2]] = "error"
+            elif entry.record is None:
+                self.outcome.created_ids.append([model._meta.label_lower, result.pk])
+            else:
+                label = model._meta.label_lower
+                self.outcome.snapshots.append({"model": label, "pk": result.pk, "version": result.version, "fields": before})
+        for action in self.outcome.actions:
+            if action in ("create", "update", "skip"):
+                counter = {"create": "created", "update": "updated", "skip": "skipped"}[action]
+                setattr(self.outcome, counter, getattr(self.outcome, counter) + 1)
+
+    def _entry_error(self, entry: _Entry, error: ValidationError) -> None:
+        if hasattr(error, "error_dict"):
+            for field, messages in error.error_dict.items():
+                row = entry.row_of(field)
+                self._error(row, ValidationError({field: messages}))
+                self._mark_error(entry, row)
+        else:
+            self._error(entry.first_row, error)
+            self._mark_error(entry, entry.first_row)
+
+    def _mark_error(self, entry: _Entry, row_number: int) -> None:
+        for _fields, number, action_index in entry.steps:
+            if number == row_number:
+                self.outcome.actions[action_index] = "error"
+
+    def _write_new_companies(self, dry_run: bool) -> None:
+        """Create the companies rows name and no editable company has, in the job's team, before the contacts."""
+        entries = list(self.new_companies.values())
+        writes = [crm_services.Write(fields=entry.fields) for entry in entries]
+        results = crm_services.customers_write_many(model=Company, by=self.user, writes=writes, check_only=dry_run)
+        self.saved_companies = {}
+        for entry, result in zip(entries, results, strict=True):
+            if isinstance(result, ValidationError):
+                # Reported on the first row naming it; every row naming it fails.
+                self._error(entry.first_row, ValidationError({"company": result.messages}))
+                for _fields, _number, action_index in entry.steps:
+                    self.outcome.actions[action_index] = "error"
+                continue
+            self.saved_companies[id(entry.company)] = result
+            if not dry_run:
+                self.outcome.created_ids.append(["crm.company", result.pk])
+
+    # -- deals, row by row ----------------------------------------------
+    def _company_now(self, name: str):
+        key = normalize_text(name)
+        if key not in self.companies_by_name:
+            pk = self._index(Company)["name"].get(key)
+            if isinstance(pk, int):
+                found = Company.objects.get(pk=pk)
+            else:
+                found = crm_services.company_create(by=self.user, name=name, team=self.job.team)
+                self.outcome.created_ids.append(["crm.company", found.pk])
+            self.companies_by_name[key] = found
+        return self.companies_by_name[key]
 
     def _deal(self, values: dict) -> str:
         from pipeline.services import deal_create
@@ -372,7 +549,7 @@ class Importer:
             raise ValidationError({"amount": gettext("Enter the amount as a number, e.g. 15000.50.")}) from None
         fields = {}
         if values.get("company"):
-            fields["company"] = self._company(values["company"])
+            fields["company"] = self._company_now(values["company"])
         if values.get("contact_email"):
             contact = Contact.objects.visible_to(self.user).filter(email=values["contact_email"].lower()).first()
             if contact is None:
@@ -398,6 +575,31 @@ class Importer:
         self.outcome.created_ids.append(["pipeline.deal", deal.pk])
         return "create"
 
+    def _run_rows(self, *, progress: bool) -> None:
+        """Deals: each row through pipeline.services.deal_create in its own savepoint."""
+        for index, row in enumerate(self.job.rows):
+            if progress and index % CHUNK == 0:
+                self._progress(index, len(self.job.rows))
+            row_number = index + 2  # the header is row 1
+            values = _values(row, self.job.mapping)
+            if not any(values.values()):
+                self.outcome.actions.append("skip")
+                self.outcome.skipped += 1
+                continue
+            created_before, known_companies = len(self.outcome.created_ids), dict(self.companies_by_name)
+            try:
+                with transaction.atomic():
+                    self._deal(values)
+            except ValidationError as error:
+                # The row's savepoint is gone, and with it any company the row created.
+                del self.outcome.created_ids[created_before:]
+                self.companies_by_name = known_companies
+                self._error(row_number, error)
+                self.outcome.actions.append("error")
+                continue
+            self.outcome.actions.append("create")
+            self.outcome.created += 1
+
     # -- the file -------------------------------------------------------
     def _error(self, row_number: int, error: ValidationError) -> None:
         if hasattr(error, "error_dict"):
@@ -413,32 +615,10 @@ class Importer:
         self.outcome = Outcome()
         try:
             with transaction.atomic():
-                for index, row in enumerate(self.job.rows):
-                    if progress and index % CHUNK == 0:
-                        set_progress(self.job.pk, index, len(self.job.rows))
-                        if cache.get(cancel_key(self.job.pk)):
-                            raise Cancelled
-                    row_number = index + 2  # the header is row 1
-                    values = _values(row, self.job.mapping)
-                    if not any(values.values()):
-                        self.outcome.actions.append("skip")
-                        self.outcome.skipped += 1
-                        continue
-                    created_before, known_companies = len(self.outcome.created_ids), dict(self.companies_by_name)
-                    try:
-                        with transaction.atomic():
-                            action = self._row(values)
-                    except ValidationError as error:
-                        # The row's savepoint is gone, and with it any company the row created.
-                        del self.outcome.created_ids[created_before:]
-                        self.companies_by_name, self.pending = known_companies, []
-                        self._error(row_number, error)
-                        self.outcome.actions.append("error")
-                        continue
-                    self._commit_pending()
-                    self.outcome.actions.append(action)
-                    counter = {"create": "created", "update": "updated", "skip": "skipped"}[action]
-                    setattr(self.outcome, counter, getattr(self.outcome, counter) + 1)
+                if self.kind == ImportKind.DEALS:
+                    self._run_rows(progress=progress)
+                else:
+                    self._run_batch(dry_run=dry_run, progress=progress)
                 if dry_run or self.outcome.errors:
                     raise _DryRun
         except _DryRun:
@@ -548,39 +728,40 @@ def import_undo(*, job: ImportJob, by) -> ImportJob:
         "This import cannot be undone: some of its records were edited after it. "
         "Undo those edits first or fix the records by hand."
     )
-    for key in set(last_version) | created:
-        model = _model(key[0])
-        if not hasattr(model, "version"):
-            continue
-        current = model.objects.filter(pk=key[1]).values_list("version", flat=True).first()
-        if current is not None and current != last_version.get(key, 1):
+    versions = {}
+    for label in {label for label, _pk in set(last_version) | created}:
+        model = _model(label)
+        if hasattr(model, "version"):
+            pks = [pk for other, pk in set(last_version) | created if other == label]
+            for start in range(0, len(pks), 5000):
+                rows = model.objects.filter(pk__in=pks[start : start + 5000]).values_list("pk", "version")
+                versions.update({(label, pk): version for pk, version in rows})
+    for key, version in versions.items():
+        if version != last_version.get(key, 1):
             raise ValidationError(edited_since)
-    for key, fields in first_fields.items():
-        if key in created:
-            continue
-        model = _model(key[0])
-        record = model.objects.filter(pk=key[1]).first()
-        if record is None:
-            continue
-        if model is Contact:
-            crm_services.contact_update(contact=record, by=by, **fields)
-        else:
-            crm_services.company_update(company=record, by=by, **fields)
+    # What it updated gets its fields back, through the same batch service as the import.
+    for label, model in (("crm.company", Company), ("crm.contact", Contact)):
+        keys = [key for key in first_fields if key[0] == label and key not in created]
+        records = model.objects.in_bulk([pk for _label, pk in keys])
+        writes = [
+            crm_services.Write(fields=first_fields[key], record=records[key[1]]) for key in keys if key[1] in records
+        ]
+        for result in crm_services.customers_write_many(model=model, by=by, writes=writes):
+            if not isinstance(result, model):
+                raise ValidationError(edited_since)
     # Deals first, then contacts, then companies: deals protect their company.
-    order = {"pipeline.deal": 0, "crm.contact": 1, "crm.company": 2}
-    for label, pk in sorted(job.created, key=lambda item: order.get(item[0], 9)):
-        # Through the delete services, so syncing clients get the tombstones and webhooks fire.
-        record = _model(label).objects.filter(pk=pk).first()
-        if record is None:
-            continue
-        if label == "pipeline.deal":
-            from pipeline.services import deal_delete
+    from pipeline.models import Deal
+    from pipeline.services import deal_delete
 
-            deal_delete(deal=record, by=by)
-        elif label == "crm.contact":
-            crm_services.contact_delete(contact=record, by=by)
-        else:
-            crm_services.company_delete(company=record, by=by)
+    for deal in Deal.objects.filter(pk__in=[pk for label, pk in created if label == "pipeline.deal"]):
+        deal_delete(deal=deal, by=by)
+    for label, model in (("crm.contact", Contact), ("crm.company", Company)):
+        pks = [pk for other, pk in created if other == label]
+        records = [
+            record for start in range(0, len(pks), 5000) for record in model.objects.filter(pk__in=pks[start : start + 5000])
+        ]
+        # Through the batch delete service, so syncing clients get the tombstones and webhooks fire.
+        crm_services.customers_delete_many(model=model, by=by, records=records)
     job.status = ImportStatus.UNDONE
     job.save(update_fields=["status", "updated_at"])
     return job

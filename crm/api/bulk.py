@@ -1,13 +1,13 @@
 """Bulk upsert of contacts keyed by (external_source, external_id).
 
-Each item is checked by the contact serializer and written by crm.services in
-its own savepoint, so one bad item never undoes the others. The records the
-items refer to (existing contacts, companies, owners, teams, tags) are read up
-front, a few queries for the whole batch, not per item.
+Each item is checked by the contact serializer; the valid ones are written together
+by crm.services.customers_write_many, so one bad item never undoes the others. The
+records the items refer to (existing contacts, companies, owners, teams, tags) are
+read up front, a few queries for the whole batch, not per item.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -75,7 +75,12 @@ def _key(item) -> tuple[str, str] | None:
 
 
 def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
-    """Create or update each item; returns one result per item, in order."""
+    """Create or update each item; returns one result per item, in order.
+
+    Valid items are written together by crm.services.customers_write_many. An item whose
+    key an earlier item of the batch already used waits for a second round, so it updates
+    what the earlier one wrote, as if the items had been sent one by one.
+    """
     user = request.user
     keys = {key for key in map(_key, items) if key and key[1]}
     existing = {}
@@ -83,7 +88,7 @@ def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
         match = Q()
         for source in {source for source, _id in keys}:
             match |= Q(external_source=source, external_id__in=[i for s, i in keys if s == source])
-        for contact in Contact.objects.filter(match).prefetch_related("tags"):
+        for contact in Contact.objects.filter(match).select_related("company").prefetch_related("tags"):
             existing[(contact.external_source, contact.external_id)] = contact
     editable = set(
         Contact.objects.editable_by(user).filter(pk__in=[c.pk for c in existing.values()]).values_list("pk", flat=True)
@@ -95,39 +100,72 @@ def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
         "tags": Tag.objects.in_bulk(_ids(items, "tags", many=True)),
     }
     context = {"request": request, "prefetched": prefetched}
-    results = []
-    for index, item in enumerate(items):
+    results = [{"index": index, "status": "error", "id": None, "errors": {}} for index in range(len(items))]
+    waiting = list(range(len(items)))
+    while waiting:
+        this_round, later, used = [], [], set()
+        for index in waiting:
+            key = _key(items[index])
+            if key in used:
+                later.append(index)
+            else:
+                used.add(key)
+                this_round.append(index)
+        _write_round(this_round, items, results, existing, editable, context, user)
+        waiting = later
+    return results
+
+
+def _check(serializer, instance, item) -> bool:
+    """Validate one item with a serializer built once per batch.
+
+    A ModelSerializer builds its fields from the model on first use, which costs far more
+    than checking one item; items therefore share two serializers (new / existing record),
+    reset between items.
+    """
+    for cached in ("_validated_data", "_errors", "_data"):
+        serializer.__dict__.pop(cached, None)
+    serializer.instance, serializer.initial_data = instance, item
+    return serializer.is_valid()
+
+
+def _write_round(indexes, items, results, existing, editable, context, user) -> None:
+    validators = {
+        False: BulkContactSerializer(data={}, context=context),
+        True: BulkContactSerializer(instance=Contact(), data={}, partial=True, context=context),
+    }
+    writes, write_indexes = [], []
+    for index in indexes:
+        item, result = items[index], results[index]
         key = _key(item)
         instance = existing.get(key) if key else None
-        result = {"index": index, "status": "error", "id": None, "errors": {}}
-        results.append(result)
         if instance is not None and instance.pk not in editable:
-            result["id"] = None
             result["errors"] = {"external_id": [_("A contact with this external id exists and you cannot edit it.")]}
             continue
-        serializer = BulkContactSerializer(instance=instance, data=item, partial=instance is not None, context=context)
-        if not serializer.is_valid():
+        serializer = validators[instance is not None]
+        if not _check(serializer, instance, item):
             result["errors"] = _field_errors(serializer.errors)
             continue
         data = dict(serializer.validated_data)
-        try:
-            with transaction.atomic():
-                if instance is None:
-                    contact = services.contact_create(by=user, **data)
-                else:
-                    contact = services.contact_update(contact=instance, by=user, **data)
-        except ValidationError as error:
-            result["errors"] = _item_errors(error)
+        tags = data.pop("tags", None)
+        writes.append(services.Write(fields=data, record=instance, tags=tags))
+        write_indexes.append(index)
+    try:
+        outcomes = services.customers_write_many(model=Contact, by=user, writes=writes)
+    except IntegrityError:
+        # Another request wrote one of these external ids meanwhile: nothing of this round was written.
+        for index in write_indexes:
+            results[index]["errors"] = {"external_id": [_("Another contact with this external id was just saved.")]}
+        return
+    for index, write, outcome in zip(write_indexes, writes, outcomes, strict=True):
+        result = results[index]
+        if isinstance(outcome, ValidationError):
+            result["errors"] = _item_errors(outcome)
             continue
-        except IntegrityError:
-            # Another request wrote the same external id meanwhile.
-            result["errors"] = {"external_id": [_("Another contact with this external id was just saved.")]}
-            continue
-        result.update(status="created" if instance is None else "updated", id=contact.pk)
-        if key:
-            existing[(contact.external_source, contact.external_id)] = contact
-            editable.add(contact.pk)
-    return results
+        result.update(status="created" if write.record is None else "updated", id=outcome.pk)
+        key = (outcome.external_source, outcome.external_id)
+        existing[key] = outcome
+        editable.add(outcome.pk)
 
 
 def _item_errors(error: ValidationError) -> dict:

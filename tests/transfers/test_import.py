@@ -291,3 +291,46 @@ def test_a_user_without_a_team_gets_a_message(client, world, arabic_rows):
     client.force_login(world.admin)
     response = client.post(reverse("transfers:import"), {"kind": "contacts", "file": _upload(csv_bytes(arabic_rows))})
     assert response.status_code == 400 and ImportJob.objects.count() == 0
+
+
+def _big_file(n, existing_email):
+    rows = [["الاسم", "البريد الإلكتروني", "الجوال", "الشركة"]]
+    rows += [[f"عميل {i}", f"c{i}@example.test", f"+97150{i:07d}", f"شركة {i % 7}"] for i in range(n)]
+    rows.append(["محدث", existing_email, "", ""])
+    return rows
+
+
+def test_an_import_asks_the_same_few_queries_for_any_number_of_rows(world, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n, email in ((20, "nobody@example.test"), (600, world.a1.contact.email)):
+        job = _job(world, _big_file(n, email))
+        importing.import_preview(job=job, by=world.rep_a1)
+        job.status = ImportStatus.QUEUED
+        job.save()
+        with CaptureQueriesContext(connection) as captured:
+            job = importing.import_run(job_id=job.pk)
+        assert job.status == ImportStatus.DONE, job.errors[:3]
+        counts.append(len(captured))
+    assert counts[1] <= counts[0] + 6, counts  # an update and its stored record read add a few, not one per row
+    # The second file's first 20 rows match the first file's contacts by email: 600 in all.
+    assert Contact.objects.filter(email__regex=r"^c[0-9]+@example\.test$").count() == 600
+    assert Contact.objects.get(pk=world.a1.contact.pk).first_name == "محدث"
+    assert Company.objects.filter(name__startswith="شركة ").count() >= 7
+
+
+def test_undo_of_a_large_import_restores_everything(world):
+    before = _state()
+    job = _job(world, _big_file(500, world.a1.contact.email))
+    importing.import_preview(job=job, by=world.rep_a1)
+    job = _run(job)
+    assert job.summary == {"created": 500, "updated": 1, "skipped": 0, "errors": 0}
+    importing.import_undo(job=job, by=world.rep_a1)
+    contacts, companies, deals = _state()
+    strip = lambda rows: [r[:6] + r[7:] for r in rows]  # noqa: E731
+    assert strip(contacts) == strip(before[0]) and companies == before[1] and deals == before[2]
+    from core.models import Tombstone
+
+    assert Tombstone.objects.filter(model="crm.contact").count() == 500
