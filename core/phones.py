@@ -1,5 +1,7 @@
 """Phone numbers: stored in E.164 (+966501234567), the number as typed kept beside it."""
 
+from functools import lru_cache
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,14 +18,8 @@ def to_e164(raw: str, region: str | None = None) -> str:
     digits. Raises ValidationError with a translated message when it is not a
     possible, valid number.
     """
-    text = normalize_digits((raw or "").strip())
-    if text.startswith("00"):
-        text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    e164 = _e164(normalize_digits((raw or "").strip()), region or settings.PHONE_DEFAULT_REGION)
+    if e164 is None:
         raise ValidationError(
             _(
                 "“%(value)s” is not a valid phone number. Check the number, or include the country code, for example +966 50 123 4567."
@@ -31,6 +27,20 @@ def to_e164(raw: str, region: str | None = None) -> str:
             code="invalid_phone",
             params={"value": raw},
         )
+    return e164
+
+
+@lru_cache(maxsize=65536)
+def _e164(text: str, region: str) -> str | None:
+    """E.164 form of a normalized number, None when invalid; remembered, as an import checks each number more than once."""
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

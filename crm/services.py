@@ -250,7 +250,10 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
     versions = _stored_versions(model, update_ids, lock=not check_only)
     results: list = [None] * len(writes)
     valid: dict[int, object] = {}
-    fk_names = [field.name for field in model._meta.fields if field.is_relation]
+    # Related records come checked by the caller: validating them again would ask one query each.
+    # Of the other fields, those a write leaves at their default or stored value were valid already.
+    fk_names = {field.name for field in model._meta.fields if field.is_relation}
+    optional = {field.name for field in model._meta.fields if field.blank and not field.is_relation} - {"phone_raw"}
     for index, write in enumerate(writes):
         if index % 5000 == 0:
             progress(index, 2 * len(writes))
@@ -260,8 +263,8 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
             else:
                 record = _changed_record(model, ownership, write, versions.get(write.record.pk))
             record.derive()
-            # Related records come checked by the caller: validating them again would ask one query each.
-            record.full_clean(exclude=fk_names, validate_unique=False, validate_constraints=False)
+            skipped = fk_names | (optional - write.fields.keys())
+            record.full_clean(exclude=skipped, validate_unique=False, validate_constraints=False)
         except (ValidationError, StaleVersionError) as error:
             results[index] = error
             continue

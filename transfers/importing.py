@@ -253,6 +253,7 @@ class Importer:
         self.indexes: dict = {}
         self.row = (0, 0)
         self.values = [_values(row, job.mapping) for row in job.rows]
+        self.keys_memo: dict = {}
 
     # -- matching -------------------------------------------------------
     def _index(self, model) -> dict:
@@ -295,6 +296,13 @@ class Importer:
         return wanted
 
     def _keys(self, model, values: dict) -> list:
+        """The keys a row matches `model` by (remembered per row: parsing phones is the slow part)."""
+        memo = self.keys_memo.setdefault(model, {})
+        if id(values) not in memo:
+            memo[id(values)] = self._compute_keys(model, values)
+        return memo[id(values)]
+
+    def _compute_keys(self, model, values: dict) -> list:
         from core.phones import search_form
 
         keys = []
