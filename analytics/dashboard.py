@@ -36,7 +36,7 @@ from analytics.models import (
     ExchangeRate,
 )
 from analytics.services import compute_rows
-from core.querysets import is_admin, managed_team_ids, team_ids
+from core.querysets import is_admin, scope_of, team_ids
 from crm.models import ActivityKind
 from pipeline.models import Deal, LossReason, Stage, StageKind
 
@@ -139,13 +139,13 @@ def scope_teams(user):
     """Teams whose figures `user` may read: all for admins, the managed teams for managers, else their own teams."""
     if is_admin(user):
         return Team.objects.all()
-    managed = Team.objects.filter(pk__in=managed_team_ids(user))
-    return managed if managed.exists() else Team.objects.filter(pk__in=team_ids(user))
+    scope = scope_of(user)
+    return Team.objects.filter(pk__in=scope.managed_team_ids or scope.team_ids)
 
 
 def sees_only_self(user) -> bool:
     """A member who manages no team (a rep) only ever sees their own figures."""
-    return not is_admin(user) and not Team.objects.filter(pk__in=managed_team_ids(user)).exists()
+    return not is_admin(user) and not scope_of(user).managed_team_ids
 
 
 def scope_reps(user, teams):

@@ -1,5 +1,6 @@
 """Reads of customer data for pages; every one goes through visibility."""
 
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, When
@@ -32,17 +33,14 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
     Each entry is {"kind": "activity" | "stage_change" | "follow_up", "at": datetime, "item": obj}.
     Three queries whatever the length; each source is cut at `limit` before merging.
     """
-    from pipeline.models import Deal, StageChange
+    from pipeline.models import StageChange
 
     if contact is not None:
-        activity_q, follow_up_q = Q(contact=contact), Q(contact=contact)
-        deals = Deal.objects.filter(contact=contact)
+        activity_q, follow_up_q, change_q = Q(contact=contact), Q(contact=contact), Q(deal__contact=contact)
     elif company is not None:
-        activity_q, follow_up_q = Q(company=company), Q(company=company)
-        deals = Deal.objects.filter(company=company)
+        activity_q, follow_up_q, change_q = Q(company=company), Q(company=company), Q(deal__company=company)
     elif deal is not None:
-        activity_q, follow_up_q = Q(deal=deal), Q(deal=deal)
-        deals = Deal.objects.filter(pk=deal.pk)
+        activity_q, follow_up_q, change_q = Q(deal=deal), Q(deal=deal), Q(deal=deal)
     else:
         raise ValueError("timeline needs a contact, a company or a deal")
 
@@ -53,8 +51,8 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
         .order_by("-occurred_at", "-pk")[:limit]
     )
     changes = (
-        StageChange.objects.visible_to(user)
-        .filter(deal__in=deals.visible_to(user).values("pk"))
+        StageChange.objects.visible_to(user)  # the changes of the deals the user may see
+        .filter(change_q)
         .select_related("deal", "from_stage", "to_stage", "by")
         .order_by("-at", "-pk")[:limit]
     )
@@ -69,6 +67,29 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
     entries += [{"kind": "follow_up", "at": f.completed_at or f.due_at, "item": f} for f in follow_ups]
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
+
+
+def attach_tag_ids(records) -> None:
+    """Set `tag_ids` on companies or contacts (one model): their tags' ids in name order, read in one query.
+
+    Lighter than prefetch_related("tags"), which builds a related manager and a
+    queryset per record: for the API's pages of up to 1,000 records that cost more
+    than the query.
+    """
+    if not records:
+        return
+    model = type(records[0])
+    link = f"{model._meta.model_name}_id"
+    tag_ids = defaultdict(list)
+    rows = (
+        model.tags.through.objects.filter(**{f"{link}__in": [record.pk for record in records]})
+        .order_by("tag__name", "tag_id")
+        .values_list(link, "tag_id")
+    )
+    for record_id, tag_id in rows:
+        tag_ids[record_id].append(tag_id)
+    for record in records:
+        record.tag_ids = tag_ids.get(record.pk, [])
 
 
 def follow_ups_for_list(*, user):

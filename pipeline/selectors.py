@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Sum
 
+from crm.models import Company
 from pipeline.models import Deal, StageKind
 
 
@@ -34,17 +35,26 @@ def deals_closing_this_month(*, user, today=None):
 
 
 def going_cold(*, user, now=None, limit: int = 20):
-    """The user's open deals whose customer has had no activity for the team's going-cold days.
+    """The user's open deals whose customer has had no activity for the going-cold days of the deal's team.
 
     "No activity" looks at the deal, its company and its contact, so a call logged
     on the contact counts for the deal. Deals without any activity use their
-    creation time. One query per distinct going-cold setting among the user's teams.
+    creation time. One query: each deal is compared with its own team's setting.
     """
-    from django.db.models import OuterRef, Q, Subquery
+    from django.db.models import (
+        DateTimeField,
+        DurationField,
+        ExpressionWrapper,
+        F,
+        IntegerField,
+        OuterRef,
+        Q,
+        Subquery,
+        Value,
+    )
     from django.db.models.functions import Coalesce
     from django.utils import timezone
 
-    from accounts.models import Team
     from crm.models import Activity
 
     now = now or timezone.now()
@@ -57,25 +67,21 @@ def going_cold(*, user, now=None, limit: int = 20):
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
     )
-    deals = (
+    # Each part typed explicitly, or SQLite's duration arithmetic (microseconds) is not applied.
+    days = ExpressionWrapper(F("team__going_cold_days"), output_field=IntegerField())
+    quiet_for = ExpressionWrapper(Value(timedelta(days=1)) * days, output_field=DurationField())
+    cutoff = ExpressionWrapper(Value(now) - quiet_for, output_field=DateTimeField())
+    found = list(
         Deal.objects.visible_to(user)
         .filter(owner=user, stage__kind=StageKind.OPEN)
         .annotate(last_activity_at=Coalesce(Subquery(last_activity), "created_at"))
+        .filter(last_activity_at__lt=cutoff)
         .select_related("company", "contact", "stage")
+        .order_by("last_activity_at", "pk")[:limit]
     )
-    days_by_team: dict[int, list[int]] = {}
-    for team_id, days in Team.objects.filter(deals__owner=user).values_list("pk", "going_cold_days").distinct():
-        days_by_team.setdefault(days, []).append(team_id)
-    found = []
-    for days, team_ids in days_by_team.items():
-        cutoff = now - timedelta(days=days)
-        found += list(
-            deals.filter(team_id__in=team_ids, last_activity_at__lt=cutoff).order_by("last_activity_at")[:limit]
-        )
-    found.sort(key=lambda deal: deal.last_activity_at)
     for deal in found:
         deal.quiet_days = (now - deal.last_activity_at).days
-    return found[:limit]
+    return found
 
 
 # ---- deals pages and the board ----
@@ -124,47 +130,68 @@ def stage_summaries(*, user, stage_ids, owner_id=None) -> dict:
 CLOSED_CARDS_SHOWN = 20
 
 
-def board_deals(*, user, pipeline, owner_id=None, closed_limit: int = CLOSED_CARDS_SHOWN) -> dict:
-    """{stage_id: [deal, …]} for the board, in one query whatever the number of deals.
+def board_deals(*, user, pipeline, stages, owner_id=None, closed_limit: int = CLOSED_CARDS_SHOWN) -> dict:
+    """{stage_id: [deal, …]} for the board's `stages` (`board_stages`), in one query whatever the number of deals.
 
-    Every open deal is listed; won and lost stages keep their `closed_limit`
-    most recently closed, picked by a window function in the same query.
+    Every open deal is listed; each won and lost stage keeps its `closed_limit` most
+    recently closed. On PostgreSQL each part reads only what it shows, in one UNION
+    ALL: the open deals by their stages' ids (the ids rather than the kind, so the
+    planner knows how few they are), and the last closed deals of each closed stage
+    through the (stage, closed_at) index, never the years of closed deals behind
+    them. SQLite cannot limit the parts of a union: there a window function ranks
+    the closed deals of every stage in the same single query.
     """
+    from django.db import connection
     from django.db.models import F, Q, Window
     from django.db.models.functions import RowNumber
 
     deals = Deal.objects.visible_to(user).filter(pipeline=pipeline)
     if owner_id:
         deals = deals.filter(owner_id=owner_id)
-    deals = (
-        deals.select_related("company", "owner")
-        .only(
-            "pk",
-            "title",
-            "amount",
-            "currency",
-            "expected_close",
-            "version",
-            "stage_id",
-            "company__name",
-            "owner__username",
-            "owner__first_name",
-            "owner__last_name",
-        )
-        .annotate(
-            closed_rank=Window(
-                RowNumber(),
-                partition_by=[F("stage_id")],
-                order_by=[F("closed_at").desc(nulls_last=True), F("pk").desc()],
-            )
-        )
-        .filter(Q(stage__kind=StageKind.OPEN) | Q(closed_rank__lte=closed_limit))
-        .order_by(F("expected_close").asc(nulls_last=True), "title", "pk")
+    deals = deals.select_related("company", "owner").only(
+        "pk",
+        "title",
+        "amount",
+        "currency",
+        "expected_close",
+        "version",
+        "stage_id",
+        "company__name",
+        "owner__username",
+        "owner__first_name",
+        "owner__last_name",
     )
+    order = (F("expected_close").asc(nulls_last=True), "title", "pk")
+    latest_closed = (F("closed_at").desc(nulls_last=True), F("pk").desc())
+    open_ids = [stage.pk for stage in stages if stage.kind == StageKind.OPEN]
+    closed_ids = [stage.pk for stage in stages if stage.kind != StageKind.OPEN]
+    if connection.features.supports_slicing_ordering_in_compound:
+        parts = [deals.filter(stage_id__in=open_ids).order_by()] if open_ids else []
+        parts += [deals.filter(stage_id=pk).order_by(*latest_closed)[:closed_limit] for pk in closed_ids]
+        cards = parts[0].union(*parts[1:], all=True).order_by(*order) if parts else []
+    else:
+        ranked = deals.filter(stage_id__in=open_ids + closed_ids).annotate(
+            closed_rank=Window(RowNumber(), partition_by=[F("stage_id")], order_by=latest_closed)
+        )
+        cards = ranked.filter(Q(stage_id__in=open_ids) | Q(closed_rank__lte=closed_limit)).order_by(*order)
     columns: dict[int, list] = {}
-    for deal in deals:
+    for deal in cards:
         columns.setdefault(deal.stage_id, []).append(deal)
     return columns
+
+
+QUICK_ADD_COMPANIES = 100
+
+
+def quick_add_companies(*, user, limit: int = QUICK_ADD_COMPANIES) -> list[tuple[int, str]]:
+    """The companies a board column's quick-add form offers: the `limit` most recently updated the user may see.
+
+    Every open column repeats the list, and a team may have tens of thousands of
+    companies: offering all of them made the board page megabytes long. Any other
+    company is on the full deal form. Sorted by name, like the full list.
+    """
+    recent = Company.objects.visible_to(user).order_by("-updated_at", "-pk").values_list("pk", "name")[:limit]
+    return sorted(recent, key=lambda row: (row[1].casefold(), row[0]))
 
 
 def deal_stage_history(*, deal, now=None) -> list:

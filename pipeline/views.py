@@ -34,7 +34,6 @@ from pipeline.forms import (
     MoveForm,
     QuickAddForm,
     VersionForm,
-    company_choices_for,
     first_error,
     quick_currency_choices,
 )
@@ -45,6 +44,7 @@ from pipeline.selectors import (
     board_stages,
     currency_totals,
     deal_stage_history,
+    quick_add_companies,
     stage_summaries,
 )
 
@@ -359,8 +359,8 @@ class BoardView(LoginRequiredMixin, View):
     """board/ (first active pipeline) and board/<pipeline_pk>/: one column per stage, filterable by owner.
 
     A fixed number of queries whatever the number of deals: the stages, one
-    aggregate for all the headers, one query for all the cards, one for the
-    owners and one for the quick-add companies.
+    aggregate for all the headers, one query for all the cards (on PostgreSQL), one
+    for the owners and one for the quick-add companies (the most recently updated).
     """
 
     template_name = "pipeline/board.html"
@@ -381,8 +381,8 @@ class BoardView(LoginRequiredMixin, View):
             owner_id = None
         stages = board_stages(pipeline=pipeline)
         summaries = stage_summaries(user=user, stage_ids=[stage.pk for stage in stages], owner_id=owner_id)
-        cards = board_deals(user=user, pipeline=pipeline, owner_id=owner_id)
-        company_choices = company_choices_for(user)
+        cards = board_deals(user=user, pipeline=pipeline, stages=stages, owner_id=owner_id)
+        company_choices = quick_add_companies(user=user)
         currencies = quick_currency_choices()
         columns = []
         for stage in stages:
@@ -470,7 +470,14 @@ class DealQuickAddView(LoginRequiredMixin, View):
             "heads": [(stage, summaries[stage.pk])],
             "message": message,
             # An empty form replaces the one just sent, ready for the next deal.
-            "quick_add": {"stage": stage, "form": QuickAddForm(user=request.user, prefix=f"stage-{stage.pk}")},
+            "quick_add": {
+                "stage": stage,
+                "form": QuickAddForm(
+                    user=request.user,
+                    company_choices=quick_add_companies(user=request.user),
+                    prefix=f"stage-{stage.pk}",
+                ),
+            },
             "owner_id": owner_id,
         }
         return render(request, "pipeline/partials/move_result.html", context, status=201)

@@ -153,14 +153,12 @@ def _schema(model, tag):
 
 @_schema(Company, "companies")
 class CompanyChangesView(ChangesView):
-    model = Company
-    prefetch = ("tags",)
+    model = Company  # tags: read for the whole page by the serializer (crm.api.serializers.TaggedListSerializer)
 
 
 @_schema(Contact, "contacts")
 class ContactChangesView(ChangesView):
     model = Contact
-    prefetch = ("tags",)
 
 
 @_schema(Deal, "deals")

@@ -5,16 +5,93 @@ live in the services (and the models' clean()), which the web uses too.
 """
 
 from django.conf import settings
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import SkipField
+from rest_framework.relations import ManyRelatedField, PKOnlyObject, PrimaryKeyRelatedField
 
 from accounts.models import Team, User
 from core.api.serializers import SafqaModelSerializer, StrictSerializerMixin, VisiblePrimaryKeyRelatedField, caller
 from crm import services
 from crm.models import Activity, Company, Contact, FollowUp, Tag
+from crm.selectors import attach_tag_ids
 from pipeline.models import Deal
 
 TIMESTAMPS = ["version", "created_at", "updated_at"]
+_SKIP = object()
+
+
+class TaggedListSerializer(serializers.ListSerializer):
+    """A page of companies or contacts: the tags of all of them read in one query (`attach_tag_ids`)."""
+
+    def to_representation(self, data):
+        records = list(data.all() if isinstance(data, models.manager.BaseManager) else data)
+        attach_tag_ids(records)
+        return [self.child.to_representation(record) for record in records]
+
+
+class FastReadMixin:
+    """The same representation as DRF's, without its per-field machinery for plain model fields.
+
+    For every field of every record DRF walks get_attribute(), checks for callables
+    and wraps related ids; for a page of 100 contacts that costs about as much as the
+    query. Here a model field is read straight from the record and formatted by the
+    field's own to_representation(), a foreign key gives its id, and the tags come
+    from the ids `TaggedListSerializer` attached. Any other field takes DRF's path.
+    """
+
+    def to_representation(self, instance):
+        data = {}
+        for name, read in self._read_plan():
+            value = read(instance)
+            if value is not _SKIP:
+                data[name] = value
+        return data
+
+    def _read_plan(self):
+        plan = self.__dict__.get("_fast_read_plan")
+        if plan is None:
+            plan = self.__dict__["_fast_read_plan"] = [
+                (field.field_name, _reader(field)) for field in self._readable_fields
+            ]
+        return plan
+
+
+def _reader(field):
+    """How FastReadMixin reads one field; the fallback is DRF's own Serializer.to_representation step."""
+    model_fields = {f.name: f for f in field.parent.Meta.model._meta.concrete_fields}
+    source = field.source_attrs[0] if len(field.source_attrs) == 1 else None
+    if isinstance(field, ManyRelatedField) and source == "tags":
+        return lambda record: _tag_ids(record, field)
+    model_field = model_fields.get(source)
+    if model_field is not None and model_field.is_relation:
+        if isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None:
+            return lambda record: getattr(record, model_field.attname)
+    elif model_field is not None:
+
+        def read(record):
+            value = getattr(record, source)
+            return None if value is None else field.to_representation(value)
+
+        return read
+
+    def read_as_drf(record):
+        try:
+            attribute = field.get_attribute(record)
+        except SkipField:
+            return _SKIP
+        check_for_none = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+        return None if check_for_none is None else field.to_representation(attribute)
+
+    return read_as_drf
+
+
+def _tag_ids(record, field):
+    tag_ids = getattr(record, "tag_ids", None)
+    if tag_ids is None:
+        return field.to_representation(field.get_attribute(record))
+    return list(tag_ids)
 
 
 # Described inline: as a named enum it would be a second name for the users' LanguageEnum,
@@ -25,7 +102,7 @@ class PreferredLanguageField(serializers.ChoiceField):
         super().__init__(choices=settings.LANGUAGES, allow_blank=True, required=False, **kwargs)
 
 
-class CompanySerializer(SafqaModelSerializer):
+class CompanySerializer(FastReadMixin, SafqaModelSerializer):
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
     team = serializers.PrimaryKeyRelatedField(queryset=Team.objects.all(), required=False)
     tags = serializers.PrimaryKeyRelatedField(queryset=Tag.objects.all(), many=True, required=False)
@@ -51,6 +128,7 @@ class CompanySerializer(SafqaModelSerializer):
         ]
         read_only_fields = ["id", "phone", *TIMESTAMPS]
         validators = []  # uniqueness is the service's full_clean(), in the request's language
+        list_serializer_class = TaggedListSerializer
 
     def create(self, validated_data):
         return services.company_create(by=caller(self), **validated_data)
@@ -59,7 +137,7 @@ class CompanySerializer(SafqaModelSerializer):
         return services.company_update(company=instance, by=caller(self), **validated_data)
 
 
-class ContactSerializer(SafqaModelSerializer):
+class ContactSerializer(FastReadMixin, SafqaModelSerializer):
     preferred_language = PreferredLanguageField()
     company = VisiblePrimaryKeyRelatedField(queryset=Company.objects.all(), allow_null=True, required=False)
     owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.all(), required=False)
@@ -97,6 +175,7 @@ class ContactSerializer(SafqaModelSerializer):
         ]
         read_only_fields = ["id", "phone", "consent_updated_at", "last_contacted_at", *TIMESTAMPS]
         validators = []
+        list_serializer_class = TaggedListSerializer
 
     def create(self, validated_data):
         return services.contact_create(by=caller(self), **validated_data)

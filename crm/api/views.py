@@ -30,7 +30,7 @@ class Conflict(exceptions.APIException):
 class CompanyViewSet(SafqaModelViewSet):
     """Customer organisations. A company with deals cannot be deleted (409)."""
 
-    queryset = Company.objects.prefetch_related("tags")
+    queryset = Company.objects.all()  # a page's tags are read by the serializer, in one query
     serializer_class = CompanySerializer
     filterset_class = CompanyApiFilterSet
 
@@ -44,7 +44,7 @@ class CompanyViewSet(SafqaModelViewSet):
 class ContactViewSet(SafqaModelViewSet):
     """People at customers. `bulk/` creates or updates up to 1,000 contacts by external id."""
 
-    queryset = Contact.objects.prefetch_related("tags")
+    queryset = Contact.objects.all()  # a page's tags are read by the serializer, in one query
     serializer_class = ContactSerializer
     filterset_class = ContactApiFilterSet
 

@@ -89,6 +89,35 @@ def test_manager_also_sees_deal_of_a_member_filed_under_another_team(world, pipe
     assert not Deal.objects.visible_to(world.manager_b).filter(pk=deal.pk).exists()
 
 
-def test_visibility_adds_no_query(world, django_assert_num_queries):
-    with django_assert_num_queries(1):
-        list(Deal.objects.visible_to(world.manager_a))
+def test_visibility_reads_the_memberships_once_per_user_object(world, django_assert_num_queries):
+    from accounts.models import User
+
+    manager = User.objects.get(pk=world.manager_a.pk)
+    with django_assert_num_queries(2):  # the manager's memberships, then the deals
+        list(Deal.objects.visible_to(manager))
+    with django_assert_num_queries(2):
+        list(Deal.objects.visible_to(manager))
+        list(Contact.objects.editable_by(manager))
+
+
+def test_visibility_compares_literal_ids_so_indexes_apply(world):
+    """No membership subquery in the rule: PostgreSQL can combine the owner and team indexes."""
+    rep_where = str(Deal.objects.visible_to(world.rep_a1).query).split(" WHERE ", 1)[1]
+    assert "accounts_membership" not in rep_where
+    assert f'owner_id" IN ({world.rep_a1.pk})' in rep_where and "team_id" not in rep_where
+    manager_where = str(Contact.objects.visible_to(world.manager_a).query).split(" WHERE ", 1)[1]
+    assert "accounts_membership" not in manager_where
+    assert f'team_id" IN ({world.team_a.pk})' in manager_where
+
+
+def test_a_membership_change_reaches_a_user_object_that_already_applied_the_rules(world, pipeline):
+    from tests import factories as f
+
+    rep = world.rep_a1
+    team_c = f.TeamFactory(name="فريق جدة")
+    contact = f.ContactFactory(owner=world.rep_b, team=team_c)
+    assert not Contact.objects.visible_to(rep).filter(pk=contact.pk).exists()
+    membership = f.MembershipFactory(user=rep, team=team_c)
+    assert Contact.objects.visible_to(rep).filter(pk=contact.pk).exists()
+    membership.delete()
+    assert not Contact.objects.visible_to(rep).filter(pk=contact.pk).exists()

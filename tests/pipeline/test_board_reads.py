@@ -1,0 +1,67 @@
+"""The board's and My day's reads: what they pick, whatever the plan that picks it."""
+
+import re
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Company
+from pipeline.models import Deal
+from pipeline.selectors import board_deals, board_stages, going_cold, quick_add_companies
+from tests import factories as f
+from tests.pipeline.test_pages import many_deals
+
+
+def test_closed_columns_hold_the_most_recently_closed_deals_and_every_open_deal(world):
+    won, lead = world.pipeline.s.won, world.pipeline.s.lead
+    many_deals(world, 30, stage=won)  # closed 0, 1, … 29 minutes ago
+    undated = many_deals(world, 2, stage=won)
+    Deal.objects.filter(pk__in=[deal.pk for deal in undated]).update(closed_at=None)
+    columns = board_deals(user=world.rep_a1, pipeline=world.pipeline, stages=board_stages(pipeline=world.pipeline))
+    newest = Deal.objects.filter(stage=won, owner=world.rep_a1, closed_at__isnull=False).order_by("-closed_at")[:20]
+    assert {deal.pk for deal in columns[won.pk]} == {deal.pk for deal in newest}
+    open_deals = Deal.objects.visible_to(world.rep_a1).filter(stage=lead).values_list("pk", flat=True)
+    assert {deal.pk for deal in columns[lead.pk]} == set(open_deals)
+    for column in columns.values():  # each column by expected close (undated last), then title
+        keys = [(deal.expected_close is None, deal.expected_close, deal.title, deal.pk) for deal in column]
+        assert keys == sorted(keys)
+
+
+def test_a_rep_sees_only_their_own_deals_on_the_board(world):
+    columns = board_deals(user=world.rep_a1, pipeline=world.pipeline, stages=board_stages(pipeline=world.pipeline))
+    assert {deal.owner_id for column in columns.values() for deal in column} == {world.rep_a1.pk}
+
+
+def test_quick_add_offers_the_most_recently_updated_companies_by_name(world):
+    names = ["ياسمين", "ألف", "Beta", "بيت"]
+    for name in names:
+        f.CompanyFactory(owner=world.rep_a1, team=world.team_a, name=name)
+    oldest = Company.objects.get(name="ياسمين")
+    Company.objects.filter(pk=oldest.pk).update(updated_at=timezone.now() - timedelta(days=400))
+    offered = quick_add_companies(user=world.rep_a1, limit=3)
+    assert [name for _pk, name in offered] == sorted(["ألف", "Beta", "بيت"], key=str.casefold)
+    assert all(Company.objects.visible_to(world.rep_a1).filter(pk=pk).exists() for pk, _name in offered)
+
+
+def test_the_board_page_offers_no_more_than_the_recent_companies(client, world):
+    Company.objects.bulk_create(
+        Company(name=f"شركة {n}", name_normalized=f"شركه {n}", owner=world.rep_a1, team=world.team_a)
+        for n in range(150)
+    )
+    client.force_login(world.rep_a1)
+    html = client.get(reverse("pipeline:board")).content.decode()
+    selects = re.findall(r'<select name="stage-\d+-company".*?</select>', html, re.S)
+    assert selects and all(select.count("<option") == 100 + 1 for select in selects)  # "—" and 100 companies
+
+
+def test_going_cold_follows_the_going_cold_days_of_each_deals_team(world):
+    slow_team = f.TeamFactory(name="فريق بطيء", going_cold_days=40)
+    f.MembershipFactory(user=world.rep_a1, team=slow_team)
+    quiet_here = f.DealFactory(owner=world.rep_a1, team=world.team_a, stage=world.pipeline.s.lead)
+    quiet_there = f.DealFactory(owner=world.rep_a1, team=slow_team, stage=world.pipeline.s.lead)
+    twenty_days_ago = timezone.now() - timedelta(days=20)
+    Deal.objects.filter(pk__in=[quiet_here.pk, quiet_there.pk]).update(created_at=twenty_days_ago)
+    found = going_cold(user=world.rep_a1)
+    assert quiet_here in found and quiet_there not in found
+    assert next(deal for deal in found if deal == quiet_here).quiet_days == 20
