@@ -34,14 +34,36 @@ class FigureQuerySet(OwnedQuerySet):
     owner_field = "rep"
 
 
+def _figure_key(to, verbose_name, *, indexed: bool = False, **options):
+    """A foreign key of a figure row: deleting what it points at is refused, by the ORM alone.
+
+    Figure rows are derived data, rebuilt in bulk from the records they count (which
+    hold the checked foreign keys): a database check of every key of every inserted
+    row cost a year's rollup as much as computing it. on_delete=PROTECT still refuses
+    to delete a team, rep, pipeline, stage or loss reason that figures point at. Rows
+    are looked up by (team, day), which has its index; only the rep has one of its own
+    (a rep's dashboard).
+    """
+    return models.ForeignKey(
+        to,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=verbose_name,
+        db_constraint=False,
+        db_index=indexed,
+        **options,
+    )
+
+
 class DailyFigure(TimeStampedModel):
     """Fields shared by every daily figure table: the day, the team and the rep the figures are for."""
 
+    # Not indexed, unlike other models' timestamps: nothing looks figures up by them.
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     day = models.DateField(_("day"))
-    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="+", verbose_name=_("team"))
-    rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("sales rep")
-    )
+    team = _figure_key("accounts.Team", _("team"))
+    rep = _figure_key(settings.AUTH_USER_MODEL, _("sales rep"), indexed=True)
 
     objects = FigureQuerySet.as_manager()
 
@@ -56,9 +78,7 @@ class DailyDealFigure(DailyFigure):
     Money is never added across currencies: each currency of a rep's deals has its own row.
     """
 
-    pipeline = models.ForeignKey(
-        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
-    )
+    pipeline = _figure_key("pipeline.Pipeline", _("pipeline"))
     currency = models.CharField(_("currency"), max_length=3)
     deals_created = models.PositiveIntegerField(_("deals created"), default=0)
     created_won_count = models.PositiveIntegerField(_("deals created and won since"), default=0)
@@ -94,10 +114,8 @@ class DailyDealFigure(DailyFigure):
 class DailyStageFigure(DailyFigure):
     """How many deals of a rep entered and left a stage on one team-local day."""
 
-    pipeline = models.ForeignKey(
-        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
-    )
-    stage = models.ForeignKey("pipeline.Stage", on_delete=models.PROTECT, related_name="+", verbose_name=_("stage"))
+    pipeline = _figure_key("pipeline.Pipeline", _("pipeline"))
+    stage = _figure_key("pipeline.Stage", _("stage"))
     entries = models.PositiveIntegerField(_("stage entries"), default=0)
     exits = models.PositiveIntegerField(_("stage exits"), default=0)
 
@@ -122,10 +140,8 @@ class DailyStageDuration(DailyFigure):
     `bucket` is an index into `analytics.figures.DURATION_EDGES_HOURS`.
     """
 
-    pipeline = models.ForeignKey(
-        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
-    )
-    stage = models.ForeignKey("pipeline.Stage", on_delete=models.PROTECT, related_name="+", verbose_name=_("stage"))
+    pipeline = _figure_key("pipeline.Pipeline", _("pipeline"))
+    stage = _figure_key("pipeline.Stage", _("stage"))
     bucket = models.PositiveSmallIntegerField(_("time in stage bucket"))
     count = models.PositiveIntegerField(_("stage exits in the bucket"), default=0)
 
@@ -151,18 +167,9 @@ class DailyLossFigure(DailyFigure):
     differing only in case or surrounding spaces count as one; blank when none was named.
     """
 
-    pipeline = models.ForeignKey(
-        "pipeline.Pipeline", on_delete=models.PROTECT, related_name="+", verbose_name=_("pipeline")
-    )
+    pipeline = _figure_key("pipeline.Pipeline", _("pipeline"))
     currency = models.CharField(_("currency"), max_length=3)
-    loss_reason = models.ForeignKey(
-        "pipeline.LossReason",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("loss reason"),
-    )
+    loss_reason = _figure_key("pipeline.LossReason", _("loss reason"), null=True, blank=True)
     competitor = models.CharField(_("competitor"), max_length=120, blank=True)
     count = models.PositiveIntegerField(_("deals lost"), default=0)
     value = _money(_("value lost"))

@@ -1,9 +1,10 @@
 """Writes to the KPI rollups: compute a (team, day), the nightly run, backfills, and dirty marking.
 
-A (team, day) is computed in one transaction: its rows in every daily table are
-deleted and inserted again from a handful of grouped queries (one per source in
-`analytics.figures`), so running it twice gives the same rows. `RollupDay` is
-the fill state: which days are computed, and which an edit made dirty.
+A set of (team, day) pairs is computed in one transaction and their rows in every daily
+table replaced: on PostgreSQL by one set-based statement per table for all the pairs
+(`analytics.rollup_sql`), elsewhere day by day from a handful of grouped queries (one
+per source in `analytics.figures`). Running it twice gives the same rows. `RollupDay`
+is the fill state: which days are computed, and which an edit made dirty.
 """
 
 import logging
@@ -11,11 +12,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
 from django.apps import apps
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from accounts.models import Team
+from analytics import rollup_sql
 from analytics.days import day_window, days_between, is_over, local_date
 from analytics.figures import DERIVED, SOURCES, TABLES, figures_from, figures_of
 from analytics.models import RollupDay
@@ -28,6 +30,11 @@ logger = logging.getLogger(__name__)
 CATCH_UP_DAYS = 7
 
 REASON_MAX_LENGTH = RollupDay._meta.get_field("reason").max_length
+
+# A backfill computes and commits this many days (of every team) at a time. Each chunk
+# reads the teams' whole history once for the snapshots, so fewer is faster; the
+# fill-state locks are held only while a chunk's rows are written.
+RANGE_CHUNK_DAYS = 366
 
 
 # Dirty marking ----------------------------------------------------------------
@@ -142,30 +149,91 @@ def compute_rows(*, team: Team, day: date) -> dict[str, list]:
     return built
 
 
+def compute_days(*, pairs: list[tuple[Team, date]]) -> Callable[[], None]:
+    """Compute every figure of the (team, day) pairs, taking no lock; returns what stores them, in the same transaction.
+
+    On PostgreSQL one set-based statement per table computes every pair at once into a
+    temporary table (`analytics.rollup_sql`); elsewhere (SQLite in development) each
+    day is computed in memory with the per-day definitions. Storing replaces the
+    pairs' rows.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            rollup_sql.compute(cursor, pairs)
+
+        def store_computed() -> None:
+            with connection.cursor() as cursor:
+                rollup_sql.write(cursor, pairs, timezone.now())
+
+        return store_computed
+    computed = [(team, day, compute_rows(team=team, day=day)) for team, day in pairs]
+
+    def store_instances() -> None:
+        for team, day, tables in computed:
+            for table, instances in tables.items():
+                model = _model(table)
+                model.objects.filter(team=team, day=day).delete()
+                if instances:
+                    model.objects.bulk_create(instances)
+
+    return store_instances
+
+
 @transaction.atomic
+def rollup_days(
+    *, pairs: list[tuple[Team, date]], force: bool = True, now: datetime | None = None
+) -> list[tuple[Team, date]]:
+    """Compute (or recompute) every figure of the (team, day) pairs in one transaction, replacing their rows.
+
+    With `force=False` a pair is skipped when it is already computed and not dirty.
+    Returns the pairs computed, in the given order.
+    """
+    now = now or timezone.now()
+    if not pairs:
+        return []
+    RollupDay.objects.bulk_create([RollupDay(team=team, day=day) for team, day in pairs], ignore_conflicts=True)
+    days_by_team: dict[int, set[date]] = {}
+    for team, day in pairs:
+        days_by_team.setdefault(team.pk, set()).add(day)
+    scope = Q()
+    for team_id, days in days_by_team.items():
+        scope |= Q(team_id=team_id, day__in=days)
+    seen = {(state.team_id, state.day): state for state in RollupDay.objects.filter(scope)}
+    todo = [
+        (team, day)
+        for team, day in pairs
+        if force or seen[(team.pk, day)].computed_at is None or seen[(team.pk, day)].is_dirty
+    ]
+    if not todo:
+        return []
+    store = compute_days(pairs=todo)
+    # Only the storing holds the days' fill-state row locks (always taken in (team, day)
+    # order): a dirty mark made while the figures were computed did not wait, and its day
+    # stays dirty, to be computed again; one made from now on waits for the commit (see
+    # mark_days_dirty). Two runs of the same days store one after the other.
+    locked = {
+        (state.team_id, state.day): state
+        for state in RollupDay.objects.select_for_update().filter(scope).order_by("team_id", "day")
+    }
+    store()
+    keys = [(team.pk, day) for team, day in todo]
+    unchanged = [locked[key].pk for key in keys if locked[key].marked_dirty_at == seen[key].marked_dirty_at]
+    RollupDay.objects.filter(pk__in=[locked[key].pk for key in keys]).update(
+        computed_at=now,
+        is_dirty=Case(When(pk__in=unchanged, then=Value(False)), default=F("is_dirty")),
+        reason=Case(When(pk__in=unchanged, then=Value("")), default=F("reason")),
+        updated_at=timezone.now(),
+    )
+    return todo
+
+
 def rollup_team_day(*, team: Team, day: date, force: bool = True, now: datetime | None = None) -> bool:
     """Compute (or recompute) every figure of one team-local day, replacing its rows.
 
     With `force=False` the day is skipped when it is already computed and not
     dirty (a concurrent run did it meanwhile). Returns whether it was computed.
     """
-    now = now or timezone.now()
-    RollupDay.objects.bulk_create([RollupDay(team=team, day=day)], ignore_conflicts=True)
-    # The row lock serialises two runs of the same day and makes a concurrent
-    # dirty mark wait until this computation is committed (see mark_days_dirty).
-    state = RollupDay.objects.select_for_update().get(team=team, day=day)
-    if not force and state.computed_at is not None and not state.is_dirty:
-        return False
-    for table, instances in compute_rows(team=team, day=day).items():
-        model = _model(table)
-        model.objects.filter(team=team, day=day).delete()
-        if instances:
-            model.objects.bulk_create(instances)
-    state.is_dirty = False
-    state.reason = ""
-    state.computed_at = now
-    state.save(update_fields=["is_dirty", "reason", "computed_at", "updated_at"])
-    return True
+    return bool(rollup_days(pairs=[(team, day)], force=force, now=now))
 
 
 def rollup_range(
@@ -177,15 +245,22 @@ def rollup_range(
 ) -> int:
     """Backfill: recompute every day from `day_from` to `day_to` (both included) for each team.
 
-    Each (team, day) is its own transaction, so an interrupted backfill keeps
-    what it finished and can simply be run again. Returns how many were computed.
+    RANGE_CHUNK_DAYS days of every team make one transaction, so an interrupted
+    backfill keeps what it finished and can simply be run again. Returns how many
+    (team, day) pairs were computed.
     """
-    pairs = [(team, day) for day in days_between(day_from, day_to) for team in teams]
-    for done, (team, day) in enumerate(pairs, start=1):
-        rollup_team_day(team=team, day=day)
-        if progress:
-            progress(done, len(pairs), team, day)
-    return len(pairs)
+    teams = list(teams)
+    days = days_between(day_from, day_to)
+    done = 0
+    total = len(days) * len(teams)
+    for start in range(0, len(days), RANGE_CHUNK_DAYS):
+        pairs = [(team, day) for day in days[start : start + RANGE_CHUNK_DAYS] for team in teams]
+        rollup_days(pairs=pairs)
+        for team, day in pairs:
+            done += 1
+            if progress:
+                progress(done, total, team, day)
+    return total
 
 
 def due_days(*, now: datetime | None = None) -> list[tuple[Team, date]]:
@@ -219,17 +294,22 @@ def due_days(*, now: datetime | None = None) -> list[tuple[Team, date]]:
 
 
 def rollup_due(*, now: datetime | None = None) -> list[tuple[Team, date]]:
-    """The nightly run: compute every due (team, day). Returns the pairs it computed.
+    """The nightly run: compute every due (team, day), all in one go. Returns the pairs it computed.
 
-    A day that fails is logged and left as it was (still due), so the next run
-    retries it without holding up the other days.
+    When that fails, each team is tried on its own: a team whose days fail is logged
+    and left as it was (still due), so the next run retries it without holding up
+    the other teams.
     """
     now = now or timezone.now()
+    due = due_days(now=now)
+    try:
+        return rollup_days(pairs=due, force=False, now=now)
+    except Exception:
+        logger.exception("KPI rollup of %s due days failed; retrying team by team", len(due))
     computed = []
-    for team, day in due_days(now=now):
+    for team in {team.pk: team for team, _day in due}.values():
         try:
-            if rollup_team_day(team=team, day=day, force=False, now=now):
-                computed.append((team, day))
+            computed += rollup_days(pairs=[pair for pair in due if pair[0] == team], force=False, now=now)
         except Exception:
-            logger.exception("KPI rollup failed for team %s on %s", team.pk, day)
-    return computed
+            logger.exception("KPI rollup failed for team %s", team.pk)
+    return sorted(computed, key=lambda pair: (pair[1], pair[0].pk))

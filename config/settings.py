@@ -197,8 +197,10 @@ EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10)
 # Reminders, notifications and the morning digest (notifications/services.py).
 # Links in emails point here (scheme and host, no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
-# Most reminders one dispatcher run claims (it runs every minute).
+# Most reminders one dispatcher run claims (it runs every minute; a full batch queues the next run at once).
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=100)
+# Claimed reminders one delivery task sends, one after another over one SMTP connection.
+REMINDER_SEND_CHUNK = env.int("REMINDER_SEND_CHUNK", default=20)
 # A reminder claimed this long ago and not being sent any more is claimed again.
 REMINDER_LEASE_SECONDS = env.float("REMINDER_LEASE_SECONDS", default=300)
 # Delivery attempts before a reminder is marked failed and shown as such.

@@ -7,11 +7,12 @@ what is due (README, "Reminders and notifications"):
    SELECT … FOR UPDATE SKIP LOCKED and moves them pending → sending (attempt + 1,
    claimed at now) in a short transaction. Dispatchers running at once take
    different rows; a row a sender is working on is locked, hence skipped.
-2. `reminder_deliver` (one task per reminder) locks the follow-up again and
-   only acts while it is still "sending": duplicated, late or stale task
-   messages find it sent (or re-armed) and do nothing. It creates the in-app
-   notification (unique per reminder and recipient) and sends the email while
-   holding the row lock, then commits "sent" with the email's stamp.
+2. `reminders_deliver` (one task per REMINDER_SEND_CHUNK claimed reminders, over
+   one SMTP connection) delivers each in its own transaction: it locks the
+   follow-up again and only acts while it is still "sending": duplicated, late or
+   stale task messages find it sent (or re-armed) and do nothing. It creates the
+   in-app notification (unique per reminder and recipient) and sends the email
+   while holding the row lock, then commits "sent" with the email's stamp.
 3. A claim whose task never ran or whose worker died (SIGKILL, Redis emptied)
    keeps "sending" with an old `reminder_claimed_at` and no lock: after
    REMINDER_LEASE_SECONDS the dispatcher claims it again.
@@ -23,8 +24,8 @@ The one window no database can close: the SMTP server has accepted the email and
 the worker dies before its COMMIT arrives. The reminder is then sent again after
 the lease. It is kept as narrow as possible: the "sent" rows are written before
 the email leaves, so after the server's "250 OK" only the COMMIT remains (the
-SMTP QUIT comes after it), and both copies carry the same Message-ID, which mail
-systems use to drop duplicates.
+SMTP QUIT comes after it, at the end of the batch), and both copies carry the
+same Message-ID, which mail systems use to drop duplicates.
 """
 
 import logging
@@ -253,63 +254,121 @@ def _reminder_retry_later(follow_up: FollowUp, *, error: str, now: datetime) -> 
     return next_attempt_at
 
 
+class _Mailer:
+    """One SMTP connection for the reminders of a batch: opened at the first email, dropped after a failure.
+
+    A reminder whose email fails gets a fresh connection for the next one, so one bad
+    conversation never fails the rest of the batch.
+    """
+
+    def __init__(self):
+        self.connection = None
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        if self.connection is None:
+            self.connection = get_connection(fail_silently=False)
+            self.connection.open()
+        try:
+            if self.connection.send_messages([message]) != 1:
+                raise RuntimeError("the email backend did not send the message")
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        _close_quietly(self.connection)
+        self.connection = None
+
+
+# What a reminder's notification and email show besides the follow-up itself.
+_REMINDER_RELATED = ("assignee", "contact", "company", "deal")
+
+
+def _deliver(follow_up_id: int, now: datetime | None, mailer: _Mailer, loaded: FollowUp | None) -> str:
+    with transaction.atomic():
+        # The lock is held until the commit: a second delivery of the same reminder
+        # (a duplicated task message) waits here and then finds it sent, and the
+        # dispatcher skips the row instead of taking it back from a live sender.
+        follow_up = FollowUp.objects.select_for_update().filter(pk=follow_up_id).order_by().first()
+        if follow_up is not None and loaded is not None:
+            # The linked records the batch loaded in one query, where the locked row still
+            # points at them (a lazy query fetches any it points at now instead).
+            for name in _REMINDER_RELATED:
+                related = getattr(loaded, name)
+                if related is not None and getattr(follow_up, f"{name}_id") == related.pk:
+                    setattr(follow_up, name, related)
+        if follow_up is None or follow_up.reminder_state != ReminderState.SENDING:
+            return "skipped"
+        now = now or timezone.now()
+        if follow_up.status != FollowUpStatus.OPEN or follow_up.remind_at is None or follow_up.remind_at > now:
+            # Done, cancelled or moved later since the claim: release it; the
+            # dispatcher takes it again if and when it is due.
+            FollowUp.objects.filter(pk=follow_up.pk).update(
+                reminder_state=ReminderState.PENDING, reminder_claimed_at=None, updated_at=timezone.now()
+            )
+            return "skipped"
+        notification = _reminder_notification(follow_up)
+        if notification.email_sent_at is not None or not _can_email(follow_up.assignee):
+            _mark_sent(follow_up, now)
+            return "sent"
+        message = _reminder_email(follow_up, notification)
+        before_sending = transaction.savepoint()
+        Notification.objects.filter(pk=notification.pk).update(
+            email_message_id=message.extra_headers["Message-ID"],
+            email_sent_at=now,
+            email_error="",
+            updated_at=timezone.now(),
+        )
+        _mark_sent(follow_up, now)
+        try:
+            mailer.send(message)
+        except Exception as error:  # SMTP refused, timed out, unreachable: all retried the same way
+            transaction.savepoint_rollback(before_sending)
+            text = f"{type(error).__name__}: {error}"[:2000]
+            if follow_up.reminder_attempts >= settings.REMINDER_MAX_ATTEMPTS:
+                _reminder_failed(follow_up, error=text)
+                return "failed"
+            _reminder_retry_later(follow_up, error=text, now=now)
+            return "retry"
+        return "sent"
+
+
 def reminder_deliver(*, follow_up_id: int, now: datetime | None = None) -> str:
     """Deliver one claimed reminder: its in-app notification and its email, each at most once.
 
     Returns what happened, for logs and tests: "sent", "retry", "failed" or
     "skipped" (not claimed any more, or not due after all).
     """
-    connection = None
+    mailer = _Mailer()
     try:
-        with transaction.atomic():
-            # The lock is held until the commit: a second delivery of the same reminder
-            # (a duplicated task message) waits here and then finds it sent, and the
-            # dispatcher skips the row instead of taking it back from a live sender.
-            follow_up = (
-                FollowUp.objects.select_for_update(of=("self",))
-                .select_related("assignee", "contact", "company", "deal")
-                .filter(pk=follow_up_id)
-                .first()
-            )
-            if follow_up is None or follow_up.reminder_state != ReminderState.SENDING:
-                return "skipped"
-            now = now or timezone.now()
-            if follow_up.status != FollowUpStatus.OPEN or follow_up.remind_at is None or follow_up.remind_at > now:
-                # Done, cancelled or moved later since the claim: release it; the
-                # dispatcher takes it again if and when it is due.
-                FollowUp.objects.filter(pk=follow_up.pk).update(
-                    reminder_state=ReminderState.PENDING, reminder_claimed_at=None, updated_at=timezone.now()
-                )
-                return "skipped"
-            notification = _reminder_notification(follow_up)
-            if notification.email_sent_at is not None or not _can_email(follow_up.assignee):
-                _mark_sent(follow_up, now)
-                return "sent"
-            message = _reminder_email(follow_up, notification)
-            connection = get_connection(fail_silently=False)
-            before_sending = transaction.savepoint()
-            Notification.objects.filter(pk=notification.pk).update(
-                email_message_id=message.extra_headers["Message-ID"],
-                email_sent_at=now,
-                email_error="",
-                updated_at=timezone.now(),
-            )
-            _mark_sent(follow_up, now)
-            try:
-                connection.open()
-                if connection.send_messages([message]) != 1:
-                    raise RuntimeError("the email backend did not send the message")
-            except Exception as error:  # SMTP refused, timed out, unreachable: all retried the same way
-                transaction.savepoint_rollback(before_sending)
-                text = f"{type(error).__name__}: {error}"[:2000]
-                if follow_up.reminder_attempts >= settings.REMINDER_MAX_ATTEMPTS:
-                    _reminder_failed(follow_up, error=text)
-                    return "failed"
-                _reminder_retry_later(follow_up, error=text, now=now)
-                return "retry"
-            return "sent"
+        return _deliver(follow_up_id, now, mailer, loaded=None)
     finally:
-        _close_quietly(connection)
+        mailer.close()
+
+
+def reminders_deliver(*, follow_up_ids: list[int], now: datetime | None = None) -> list[str]:
+    """Deliver claimed reminders one after another, each exactly as `reminder_deliver` does, over one SMTP connection.
+
+    Each reminder keeps its own transaction (lock, notification, "sent", email, commit),
+    so the window for a repeated email stays one commit long; what is shared is the SMTP
+    connection, whose setup would otherwise cost more than the email, and the query
+    loading the records the emails name. A reminder that raises is logged and left
+    "sending" for the lease to bring back; the others go on.
+    """
+    loaded = FollowUp.objects.select_related(*_REMINDER_RELATED).in_bulk(follow_up_ids)
+    mailer = _Mailer()
+    outcomes = []
+    try:
+        for follow_up_id in follow_up_ids:
+            try:
+                outcomes.append(_deliver(follow_up_id, now, mailer, loaded.get(follow_up_id)))
+            except Exception:
+                logger.exception("reminder of follow-up %s not delivered; claimed again after the lease", follow_up_id)
+                mailer.close()
+                outcomes.append("error")
+    finally:
+        mailer.close()
+    return outcomes
 
 
 # ---- the bell ----

@@ -49,3 +49,14 @@ def test_without_redis_the_scheduled_dispatch_delivers_in_process(world, embedde
     assert Notification.objects.filter(follow_up=follow_up).count() == 1
     assert len(mail.outbox) == 1
     assert FollowUp.objects.filter(reminder_state=ReminderState.SENDING).count() == 0
+
+
+def test_without_redis_one_dispatch_delivers_a_backlog_bigger_than_a_batch(world, embedded_celery, settings):
+    settings.REMINDER_BATCH_SIZE = 2
+    remind_at = timezone.now() - timedelta(minutes=1)
+    ids = [f.FollowUpFactory(assignee=world.rep_a1, team=world.team_a, remind_at=remind_at).pk for _number in range(5)]
+    # Batch after batch in the one run, not two reminders a minute.
+    assert tasks.reminders_dispatch.apply_async().get() == 5
+    assert FollowUp.objects.filter(pk__in=ids, reminder_state=ReminderState.SENT).count() == 5
+    assert Notification.objects.filter(follow_up_id__in=ids).count() == 5
+    assert len(mail.outbox) == 5

@@ -5,7 +5,9 @@ reminders are queued. Each ends with every reminder delivered exactly once:
 one email per reminder at the SMTP server and one notification per reminder.
 """
 
+import base64
 import collections
+import json
 import time
 from datetime import timedelta
 
@@ -115,10 +117,12 @@ def test_real_worker_delivers_due_reminders_by_email_in_each_recipients_language
 
 
 def test_worker_killed_in_the_middle_of_a_batch_then_a_new_worker_delivers_each_reminder_exactly_once(
-    world, workers, smtp_server
+    world, workers, smtp_server, settings
 ):
     follow_ups = _due_reminders(world.rep_a2, world.team_a, 6)
     ids = [follow_up.pk for follow_up in follow_ups]
+    # Two reminders a delivery task: three tasks, the second of which the worker dies in.
+    settings.REMINDER_SEND_CHUNK = 2
     # The third email's SMTP conversation hangs: the worker has sent two and is in the middle of the third.
     smtp_server.mailbox.block_at = 3
     first = workers.start("first")
@@ -132,27 +136,29 @@ def test_worker_killed_in_the_middle_of_a_batch_then_a_new_worker_delivers_each_
     assert _sent(ids) == 2
 
     workers.start("second")
-    # The three reminders still queued in Redis are delivered by the new worker;
-    # the one the dead worker held is "sending" with nobody behind it.
-    wait_for(lambda: _sent(ids) == 5, timeout=30, what="the queued reminders", workers=workers)
-    orphan = FollowUp.objects.get(pk__in=ids, reminder_state=ReminderState.SENDING)
-    # Once its lease is over (test_dispatch.py checks nothing happens before), the
-    # dispatcher claims it again and the new worker delivers it, once.
-    lease_end = orphan.reminder_claimed_at + timedelta(seconds=LEASE_SECONDS)
+    # The task still queued in Redis (reminders five and six) is delivered by the new
+    # worker; the two of the dead worker's task are "sending" with nobody behind them.
+    wait_for(lambda: _sent(ids) == 4, timeout=30, what="the queued reminders", workers=workers)
+    orphans = list(FollowUp.objects.filter(pk__in=ids, reminder_state=ReminderState.SENDING))
+    assert len(orphans) == 2
+    # Once their lease is over (test_dispatch.py checks nothing happens before), the
+    # dispatcher claims them again and the new worker delivers them, once.
+    lease_end = max(orphan.reminder_claimed_at for orphan in orphans) + timedelta(seconds=LEASE_SECONDS)
     time.sleep(max((lease_end - timezone.now()).total_seconds(), 0))
     _dispatch_until_all_sent(ids, timeout=30, workers=workers)
 
     _assert_each_delivered_once(smtp_server, follow_ups)
-    orphan.refresh_from_db()
-    assert orphan.reminder_attempts >= 2  # claimed by the dead worker's batch, then again after the lease
+    for orphan in orphans:
+        orphan.refresh_from_db()
+        assert orphan.reminder_attempts >= 2  # claimed by the dead worker's batch, then again after the lease
     assert len(smtp_server.messages) == 6
 
 
 def test_reminders_queued_when_redis_loses_its_queue_are_all_delivered_once(world, workers, smtp_server, redis_broker):
     follow_ups = _due_reminders(world.rep_b, world.team_b, 4, subject="تابع العرض")
     ids = [follow_up.pk for follow_up in follow_ups]
-    tasks.reminders_dispatch()  # claimed in the database, four messages in Redis, no worker yet
-    assert redis_broker.llen("celery") == 4
+    tasks.reminders_dispatch()  # claimed in the database, in Redis one task for the four, no worker yet
+    assert redis_broker.llen("celery") == 1
 
     # What a Redis restart without persistence does to the queue (FLUSHDB of the
     # broker's database rather than FLUSHALL, so other databases on a shared Redis survive).
@@ -165,3 +171,20 @@ def test_reminders_queued_when_redis_loses_its_queue_are_all_delivered_once(worl
 
     _assert_each_delivered_once(smtp_server, follow_ups)
     assert len(smtp_server.messages) == 4
+
+
+def test_a_full_batch_queues_its_deliveries_a_chunk_a_task_then_the_next_dispatch(world, redis_broker, settings):
+    settings.REMINDER_BATCH_SIZE = 3
+    settings.REMINDER_SEND_CHUNK = 2
+    _due_reminders(world.rep_a1, world.team_a, 4)
+    assert tasks.reminders_dispatch() == 3
+    # Oldest message at the right end: the three claimed in two tasks, then, behind them,
+    # the next dispatch for the fourth, at once rather than at the next minute.
+    messages = [json.loads(raw) for raw in reversed(redis_broker.lrange("celery", 0, -1))]
+    assert [message["headers"]["task"] for message in messages] == [
+        "notifications.tasks.reminders_send",
+        "notifications.tasks.reminders_send",
+        "notifications.tasks.reminders_dispatch",
+    ]
+    chunks = [json.loads(base64.b64decode(message["body"]))[0][0] for message in messages[:2]]
+    assert [len(chunk) for chunk in chunks] == [2, 1]
