@@ -2,9 +2,9 @@
 
 Past days come only from the daily figure tables (`analytics.models`); the
 current day of each team, which is not rolled up yet, is computed live with the
-same definitions (`analytics.services.compute_rows`, a fixed number of grouped
-queries per team). No panel scans deals, activities or stage changes of past
-days: lead-to-won conversion sums `created_won_count`, the median time in stage
+same definitions (`live_rows`: the flows of `analytics.services.compute_rows`, a
+fixed number of grouped queries per team). No panel scans deals, activities or
+stage changes of past days: lead-to-won conversion sums `created_won_count`, the median time in stage
 is read from the summed `DailyStageDuration` histogram, and the loss reasons and
 competitors sum `DailyLossFigure`. Only the forecast reads deals: today's open
 ones, which is live data by nature.
@@ -19,14 +19,15 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Sum
+from django.apps import apps
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Quota, Team, User
 from analytics.days import day_window, local_date
-from analytics.figures import DURATION_EDGES_HOURS
+from analytics.figures import DERIVED, DURATION_EDGES_HOURS, FLOW, SOURCES, TABLES, figures_from, figures_of
 from analytics.models import (
     DailyActivityFigure,
     DailyDealFigure,
@@ -35,7 +36,6 @@ from analytics.models import (
     DailyStageFigure,
     ExchangeRate,
 )
-from analytics.services import compute_rows
 from core.querysets import is_admin, scope_of, team_ids
 from crm.models import ActivityKind
 from pipeline.models import Deal, LossReason, Stage, StageKind
@@ -130,6 +130,60 @@ def _money(value) -> Decimal:
 
 def _zero(name: str):
     return timedelta(0) if name == "time_to_close_total" else 0
+
+
+# Today's figures ----------------------------------------------------------------
+
+# The daily tables the dashboards read; only their flows are shown (what happened in the period).
+LIVE_TABLES = ("DailyDealFigure", "DailyStageFigure", "DailyStageDuration", "DailyLossFigure", "DailyActivityFigure")
+# The sources of those flows. The open-pipeline snapshot is left out: no panel shows it, and
+# computing it now reads the stage history of every open deal of the team (tens of thousands).
+LIVE_SOURCES = tuple(
+    source
+    for source in SOURCES
+    if source.table in LIVE_TABLES and any(figure.kind == FLOW for figure in figures_from(source.name))
+)
+
+
+def live_rows(*, team: Team, day: date) -> dict[str, list]:
+    """The flow rows of `LIVE_TABLES` for one (team, day), unsaved, as `compute_rows` computes them.
+
+    One grouped query per source of `LIVE_SOURCES`, merged by grain; figures no
+    source gave (the snapshots) are left at zero.
+    """
+    window = day_window(team.time_zone, day)
+    rows: dict[str, dict[tuple, dict]] = {table: {} for table in LIVE_TABLES}
+    for source in LIVE_SOURCES:
+        figures = figures_from(source.name)
+        results = (
+            source.rows(team, window)
+            .order_by()
+            .values(*source.group.values())
+            .annotate(**{figure.name: figure.aggregate(window) for figure in figures})
+        )
+        for result in results:
+            grain = {column: result[path] for column, path in source.group.items()}
+            row = rows[source.table].setdefault(
+                tuple(grain[column] for column in ("rep", *TABLES[source.table])), grain
+            )
+            for figure in figures:
+                value = result[figure.name]
+                row[figure.name] = figure.finish(value) if value is not None and figure.finish else value
+    built = {}
+    for table, table_rows in rows.items():
+        model = apps.get_model("analytics", table)
+        zeros = {figure.name: figure.zero() for figure in figures_of(table) if figure.kind != DERIVED}
+        instances = []
+        for key in sorted(table_rows, key=str):  # the order compute_rows gives
+            row = table_rows[key]
+            values = {**zeros, **{name: value for name, value in row.items() if value is not None}}
+            fields = {
+                f"{name}_id" if model._meta.get_field(name).is_relation else name: value
+                for name, value in values.items()
+            }
+            instances.append(model(day=day, team=team, **fields))
+        built[table] = instances
+    return built
 
 
 # Scope ------------------------------------------------------------------------
@@ -229,7 +283,7 @@ class Dashboard:
         """Today's figure rows of every team in scope, computed now (not stored), filtered like the stored ones."""
         rows = defaultdict(list)
         for team in self._teams:
-            for table, instances in compute_rows(team=team, day=self.today_by_team[team.pk]).items():
+            for table, instances in live_rows(team=team, day=self.today_by_team[team.pk]).items():
                 for row in instances:
                     if self.self_only and row.rep_id != self.user.pk:
                         continue
@@ -392,7 +446,8 @@ class Dashboard:
                 year, number = (int(part) for part in month.split("-"))
                 rows = rows.filter(expected_close__year=year, expected_close__month=number)
             if bucket == "commit":
-                rows = rows.filter(stage__probability__gte=COMMIT_PROBABILITY)
+                committed = [pk for pk, probability in self.open_stages.items() if probability >= COMMIT_PROBABILITY]
+                rows = rows.filter(stage_id__in=committed)
             return rows
         raise ValueError(figure)
 
@@ -405,9 +460,21 @@ class Dashboard:
             won += totals["created_won_count"]
         return {"created": created, "won": won}
 
+    @cached_property
+    def open_stages(self) -> dict[int, int]:
+        """{stage id: probability} of every open stage.
+
+        A handful of rows, read once: the deal queries name the stages by id, so
+        PostgreSQL estimates how many deals are open from the ids' own statistics
+        (the kind, through a join, looked like most deals), and no join is needed.
+        """
+        return dict(Stage.objects.filter(kind=StageKind.OPEN).order_by().values_list("pk", "probability"))
+
     def open_in_period(self):
         return self.deals().filter(
-            stage__kind=StageKind.OPEN, expected_close__gte=self.period.start, expected_close__lte=self.period.end
+            stage_id__in=list(self.open_stages),
+            expected_close__gte=self.period.start,
+            expected_close__lte=self.period.end,
         )
 
     @cached_property
@@ -565,22 +632,34 @@ class Dashboard:
 
     @cached_property
     def forecast(self) -> list[dict]:
-        weighted = ExpressionWrapper(
-            F("amount") * F("stage__probability"), output_field=DecimalField(max_digits=20, decimal_places=2)
-        )
+        """Open deals expected to close in the period, per month and currency: count, commit, best case, weighted.
+
+        Summed per stage in SQL (the pipeline_deal (team, expected_close) index holds
+        every column read, so the deals' rows are not visited), then per month and
+        currency here with each stage's probability.
+        """
+        sums: dict[tuple, dict] = {}
         rows = (
             self.open_in_period()
             .order_by()
             .annotate(month=TruncMonth("expected_close"))
-            .values("month", "currency")
-            .annotate(
-                count=Count("pk"),
-                best_case=Sum("amount"),
-                commit=Sum("amount", filter=Q(stage__probability__gte=COMMIT_PROBABILITY)),
-                commit_count=Count("pk", filter=Q(stage__probability__gte=COMMIT_PROBABILITY)),
-                weighted=Sum(weighted),
-            )
+            .values("month", "currency", "stage_id")
+            .annotate(count=Count("*"), amount=Sum("amount"))
         )
+        for row in rows:
+            month = row["month"]
+            month = month.date() if hasattr(month, "date") else month
+            totals = sums.setdefault(
+                (month, row["currency"]),
+                {"count": 0, "commit_count": 0, "commit": Decimal(0), "best_case": Decimal(0), "weighted": Decimal(0)},
+            )
+            probability = self.open_stages[row["stage_id"]]
+            totals["count"] += row["count"]
+            totals["best_case"] += row["amount"]
+            totals["weighted"] += row["amount"] * probability
+            if probability >= COMMIT_PROBABILITY:
+                totals["commit_count"] += row["count"]
+                totals["commit"] += row["amount"]
         targets: dict[tuple, Decimal] = defaultdict(Decimal)
         for quota in self.quotas:
             quota_days = (quota.period_end - quota.period_start).days + 1
@@ -590,25 +669,19 @@ class Dashboard:
                 share = (min(month_end, quota.period_end) - month).days + 1
                 targets[(month, quota.currency)] += quota.target_won_value * share / quota_days
                 month = month_end + timedelta(days=1)
-        result = []
-        for row in rows:
-            month = row["month"]
-            month = month.date() if hasattr(month, "date") else month
-            result.append(
-                {
-                    "month": month,
-                    "currency": row["currency"],
-                    "count": row["count"],
-                    "commit_count": row["commit_count"],
-                    "commit": _money(row["commit"]),
-                    "best_case": _money(row["best_case"]),
-                    "weighted": _money(Decimal(row["weighted"] or 0) / 100),
-                    "target": _money(targets.get((month, row["currency"])))
-                    if targets.get((month, row["currency"]))
-                    else None,
-                }
-            )
-        return sorted(result, key=lambda row: (row["month"], row["currency"]))
+        return [
+            {
+                "month": month,
+                "currency": currency,
+                "count": totals["count"],
+                "commit_count": totals["commit_count"],
+                "commit": _money(totals["commit"]),
+                "best_case": _money(totals["best_case"]),
+                "weighted": _money(totals["weighted"] / 100),
+                "target": _money(targets[(month, currency)]) if targets.get((month, currency)) else None,
+            }
+            for (month, currency), totals in sorted(sums.items())
+        ]
 
     # Leaderboard --------------------------------------------------------------------
 
@@ -707,7 +780,7 @@ def quota_progress(
     else:
         live = defaultdict(list)
         for team in teams:
-            for table, instances in compute_rows(team=team, day=today_by_team[team.pk]).items():
+            for table, instances in live_rows(team=team, day=today_by_team[team.pk]).items():
                 live[table].extend(row for row in instances if row.rep_id in {quota.rep_id for quota in quotas})
     result = []
     for quota in quotas:

@@ -39,22 +39,13 @@ def going_cold(*, user, now=None, limit: int = 20):
 
     "No activity" looks at the deal, its company and its contact, so a call logged
     on the contact counts for the deal. Deals without any activity use their
-    creation time. One query: each deal is compared with its own team's setting.
+    creation time. Two queries: the teams' settings, then the deals, each compared with its team's.
     """
-    from django.db.models import (
-        DateTimeField,
-        DurationField,
-        ExpressionWrapper,
-        F,
-        IntegerField,
-        OuterRef,
-        Q,
-        Subquery,
-        Value,
-    )
+    from django.db.models import OuterRef, Q, Subquery
     from django.db.models.functions import Coalesce
     from django.utils import timezone
 
+    from accounts.models import Team
     from crm.models import Activity
 
     now = now or timezone.now()
@@ -67,15 +58,14 @@ def going_cold(*, user, now=None, limit: int = 20):
         .order_by("-occurred_at")
         .values("occurred_at")[:1]
     )
-    # Each part typed explicitly, or SQLite's duration arithmetic (microseconds) is not applied.
-    days = ExpressionWrapper(F("team__going_cold_days"), output_field=IntegerField())
-    quiet_for = ExpressionWrapper(Value(timedelta(days=1)) * days, output_field=DurationField())
-    cutoff = ExpressionWrapper(Value(now) - quiet_for, output_field=DateTimeField())
+    deals = Deal.objects.visible_to(user).filter(owner=user, stage__kind=StageKind.OPEN)
+    # Each team's own cutoff, as literals: portable (SQLite has no interval arithmetic) and plain for the planner.
+    quiet = Q(pk__in=[])
+    for team_id, days in Team.objects.filter(pk__in=deals.values("team_id")).values_list("pk", "going_cold_days"):
+        quiet |= Q(team_id=team_id, last_activity_at__lt=now - timedelta(days=days))
     found = list(
-        Deal.objects.visible_to(user)
-        .filter(owner=user, stage__kind=StageKind.OPEN)
-        .annotate(last_activity_at=Coalesce(Subquery(last_activity), "created_at"))
-        .filter(last_activity_at__lt=cutoff)
+        deals.annotate(last_activity_at=Coalesce(Subquery(last_activity), "created_at"))
+        .filter(quiet)
         .select_related("company", "contact", "stage")
         .order_by("last_activity_at", "pk")[:limit]
     )

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_currency
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from hypothesis import given
@@ -62,3 +63,21 @@ def test_totals_are_per_currency_and_exact(rows):
     for currency in {c for c, _ in rows}:
         assert totals[currency] == sum((a for c, a in rows if c == currency), Decimal(0))
     assert set(totals) == {c for c, _ in rows}
+
+
+def babel_money(amount, currency, locale):
+    """What format_money promises: CLDR's Arabic pattern with Western digits, elsewhere the ISO code first."""
+    if locale == "ar":
+        return format_currency(amount, currency, locale="ar", numbering_system="latn")
+    return format_currency(amount, currency, format="¤¤\u00a0#,##0.00", locale=locale)
+
+
+@given(
+    amounts,
+    st.sampled_from(["SAR", "KWD", "USD", "JPY", "EUR", "BHD", "CLF", "XOF"]),
+    st.sampled_from(["ar", "en"]),
+)
+def test_money_is_formatted_exactly_as_babel_formats_it(amount, currency, locale):
+    # The formatter reads Babel's output once per currency and language; every amount must still match Babel.
+    assert format_money(amount, currency, locale=locale) == babel_money(amount, currency, locale)
+    assert format_money(-amount, currency, locale=locale) == babel_money(-amount, currency, locale)

@@ -1,0 +1,159 @@
+"""The board's deal cards: `{% deal_cards column.deals %}` for a column, `{% deal_card deal %}` for one card.
+
+A board shows hundreds of cards. Rendering pipeline/partials/deal_card.html once
+per card (a dozen variable lookups, two URL reversals, a date format and the
+stage select's options each time) was most of the page's time. All the cards
+of a stage look alike except for a few text fields, so the template is
+rendered once per stage and shape (with or without a company, with or without
+an expected close date) with markers in place of those fields, and each card
+fills the markers in with its own escaped values. The template stays the only
+description of a card: one card (the HTMX answer to a move) is rendered from it
+directly, with the same field values, and the two give the same HTML.
+"""
+
+import re
+from html import escape
+from typing import NamedTuple
+
+from django import template
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+
+from core.money import format_money
+
+register = template.Library()
+
+CARD_TEMPLATE = "pipeline/partials/deal_card.html"
+
+
+class Card(NamedTuple):
+    """What a card shows of a deal: the stage, then text the template only places."""
+
+    stage_id: int
+    pk: str
+    version: str
+    title: str
+    url: str
+    move_url: str
+    company: str
+    amount: str
+    owner: str
+    closes_on: str
+    closes_text: str
+
+
+# The text fields: they differ between the cards of one shape (stage, with or without company and close date).
+_SLOTS = Card._fields[1:]
+# Private-use characters: escaping leaves them alone, and no translation or markup contains them.
+_MARKER = re.compile("\ue000([a-z_]+)\ue001")
+
+
+def _marker(name: str) -> str:
+    return f"\ue000{name}\ue001"
+
+
+# An id no URL pattern contains otherwise: reversed once, it splits a URL into the parts around the id.
+_PROBE_ID = 987_654_321_012_345
+
+
+class _PkUrl:
+    """A URL of a deal for any pk, from a single reversal; the same text `reverse()` gives."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.parts = reverse(name, args=[_PROBE_ID]).split(str(_PROBE_ID))
+
+    def __call__(self, pk: int) -> str:
+        if len(self.parts) != 2:
+            return reverse(self.name, args=[pk])
+        return f"{self.parts[0]}{pk}{self.parts[1]}"
+
+
+class _CardMaker:
+    """Turns deals into Cards; URLs, dates and owners' names are worked out once each per page."""
+
+    def __init__(self):
+        self.detail_url = _PkUrl("pipeline:deal_detail")
+        self.move_url = _PkUrl("pipeline:deal_move")
+        self.language = get_language()
+        self.dates: dict = {}
+        self.owners: dict = {}
+
+    def __call__(self, deal) -> Card:
+        close = deal.expected_close
+        if close is not None and close not in self.dates:
+            self.dates[close] = (date_format(close, "Y-m-d"), date_format(close, "SHORT_DATE_FORMAT"))
+        closes_on, closes_text = self.dates[close] if close is not None else ("", "")
+        owner = self.owners.get(deal.owner_id)
+        if owner is None:
+            owner = self.owners[deal.owner_id] = str(deal.owner)
+        return Card(
+            pk=str(deal.pk),
+            version=str(deal.version),
+            stage_id=deal.stage_id,
+            title=deal.title,
+            url=self.detail_url(deal.pk),
+            move_url=self.move_url(deal.pk),
+            company=deal.company.name if deal.company_id else "",
+            amount=format_money(deal.amount, deal.currency, locale=self.language),
+            owner=owner,
+            closes_on=closes_on,
+            closes_text=closes_text,
+        )
+
+
+class _CardShapes:
+    """The card template rendered once per shape with markers, turned into a format string with one field per slot."""
+
+    def __init__(self, context):
+        self.context = context
+        self.template = context.template.engine.get_template(CARD_TEMPLATE)
+        self.shapes: dict[tuple, str] = {}
+
+    def render(self, card: Card) -> str:
+        key = (card.stage_id, bool(card.company), bool(card.closes_on))
+        shape = self.shapes.get(key)
+        if shape is None:
+            shape = self.shapes[key] = self._shape(key)
+        # html.escape is what Django's escape() applies, without its lazy-string wrapper (hundreds of cards).
+        return shape.format(*map(escape, card[1:]))
+
+    def _shape(self, key) -> str:
+        stage_id, has_company, has_close = key
+        markers = {name: _marker(name) for name in _SLOTS}
+        if not has_company:
+            markers["company"] = ""
+        if not has_close:
+            markers["closes_on"] = markers["closes_text"] = ""
+        with self.context.push(card=Card(stage_id=stage_id, **markers)):
+            html = self.template.render(self.context)
+        text = html.replace("{", "{{").replace("}", "}}")
+        return _MARKER.sub(lambda found: f"{{{_SLOTS.index(found.group(1))}}}", text)
+
+
+def _page_state(context) -> dict:
+    # dicts[0] is shared by every template of one render, included ones too: state for this page only.
+    return context.render_context.dicts[0].setdefault("pipeline.board", {})
+
+
+@register.simple_tag(takes_context=True)
+def deal_cards(context, deals):
+    """Every card of a column, in order: the card template's HTML for each deal.
+
+    The page's `stages`, `next` and CSRF token are the same for every card, so
+    they are part of the shapes, kept for the rest of the page.
+    """
+    state = _page_state(context)
+    if "shapes" not in state:
+        state["maker"], state["shapes"] = _CardMaker(), _CardShapes(context)
+    make, shapes = state["maker"], state["shapes"]
+    return mark_safe("".join(shapes.render(make(deal)) for deal in deals))
+
+
+@register.simple_tag(takes_context=True)
+def deal_card(context, deal):
+    """One card, rendered straight from the card template."""
+    with context.push(card=_CardMaker()(deal)):
+        return context.template.engine.get_template(CARD_TEMPLATE).render(context)
