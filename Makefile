@@ -1,7 +1,8 @@
 # Safqa: two commands on a fresh machine.
 #   make run   - install everything into .venv and node_modules, migrate, seed the demo once, serve :8000
 #   make test  - the whole test suite (unit, integration, browser)
-# Other targets: make check (lint, migrations, Arabic catalog), make messages, make worker, make beat.
+# Other targets: make check (lint, migrations, Arabic catalog), make messages, make worker, make beat,
+#   make bench SCALE=S (the benchmark suite, see BENCHMARKS.md).
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,8 +12,13 @@ STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The benchmark's own PostgreSQL database (created when missing) and Redis database, apart from
+# the development ones: it seeds S × 100,000 contacts and runs a Celery worker on that Redis.
+SCALE ?= 1
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/safqa_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test check lint messages compilemessages install worker beat clean
+.PHONY: run test check lint messages compilemessages install worker beat clean bench
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +49,11 @@ run: install
 
 test: install
 	$(PY) -m pytest
+
+# Seeds at scale SCALE, serves with gunicorn (DEBUG=0, 2 workers), drives 16 clients, times the
+# hand-written SQL floor; prints the table and writes bench/results/<date>-<scale>.json.
+bench: install
+	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run --scale $(SCALE)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

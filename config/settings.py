@@ -74,9 +74,12 @@ INSTALLED_APPS = [
     "notifications",
     "webhooks",
     "transfers",
+    "bench",
 ]
 
 MIDDLEWARE = [
+    # First, so it counts every query of the request; inert unless SAFQA_BENCH_QUERY_HEADER=1.
+    "core.middleware.QueryCountHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +92,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+# The benchmark (bench/) reads each response's SQL query count from a header; off in production.
+BENCH_QUERY_HEADER = env.bool("SAFQA_BENCH_QUERY_HEADER", default=False)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -117,6 +123,8 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'safqa.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A kept connection the database closed meanwhile is replaced instead of failing the request.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -3,6 +3,8 @@
 import zoneinfo
 
 from django.conf import settings
+from django.core.exceptions import MiddlewareNotUsed
+from django.db import connection
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
@@ -60,3 +62,32 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class QueryCountHeaderMiddleware:
+    """Count the SQL statements a request runs and report them in `X-Safqa-Queries`.
+
+    For the benchmark (bench/): enabled only by the environment variable
+    SAFQA_BENCH_QUERY_HEADER=1 (settings.BENCH_QUERY_HEADER), so production pays nothing;
+    when off, Django drops it from the chain at start-up (MiddlewareNotUsed).
+    """
+
+    header = "X-Safqa-Queries"
+
+    def __init__(self, get_response):
+        if not getattr(settings, "BENCH_QUERY_HEADER", False):
+            raise MiddlewareNotUsed
+        self.get_response = get_response
+
+    def __call__(self, request):
+        count = 0
+
+        def counter(execute, sql, params, many, context):
+            nonlocal count
+            count += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(counter):
+            response = self.get_response(request)
+        response.headers[self.header] = str(count)
+        return response

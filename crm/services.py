@@ -187,7 +187,10 @@ def _stored_versions(model, ids: list[int], *, lock: bool) -> dict[int, int]:
 
 def _external_id_conflicts(model, records: dict[int, object]) -> dict[int, ValidationError]:
     """Errors for records whose (external_source, external_id) another record holds, in the batch or stored."""
-    taken = _("Another %(model)s already has this external id.") % {"model": model._meta.verbose_name}
+    if model is Contact:
+        taken = _("Another contact already has this external id.")
+    else:
+        taken = _("Another company already has this external id.")
     errors, seen = {}, {}
     keys = {}
     for index, record in records.items():

@@ -10,6 +10,8 @@ const files = {
   "htmx.min.js": "node_modules/htmx.org/dist/htmx.min.js",
   "Sortable.min.js": "node_modules/sortablejs/Sortable.min.js",
   "chart.umd.min.js": "node_modules/chart.js/dist/chart.umd.min.js",
+  // The build names its source map; collectstatic with DEBUG=0 (ManifestStaticFilesStorage) fails without it.
+  "chart.umd.min.js.map": "node_modules/chart.js/dist/chart.umd.min.js.map",
 };
 
 mkdirSync(target, { recursive: true });

@@ -42,7 +42,7 @@ def test_home_query_count_does_not_grow_with_rows(client, world, django_assert_m
             currency=["SAR", "AED", "USD"][n % 3],
         )
     client.force_login(world.rep_a1)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("core:home"))
     assert response.status_code == 200
 

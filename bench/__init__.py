@@ -1,0 +1,1 @@
+"""Benchmark suite: seed at scale, drive the app under load, compare with hand-written SQL."""
