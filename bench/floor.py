@@ -225,17 +225,19 @@ def dashboard(*, viewer: int, admin: bool, teams: list[int], start, end, today):
 def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, now):
     """My day (GET /) for a rep: open follow-ups due today or earlier (oldest 50, with what they are
     about), own open deals per currency, own open deals expected to close this month, the 20 open
-    deals quiet longest past the team's going-cold days, and the rep's current quotas."""
+    deals quiet longest past the team's going-cold days (latest activity of the deal, its company
+    and its contact: one index probe each), and the rep's current quotas."""
     query = f"""
     WITH open_deals AS (
         SELECT d.* FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
         WHERE d.owner_id = %(viewer)s AND s.kind = 'open' AND {_visible_owned("d")}
     ), cold AS (
         SELECT d.id, d.title, d.amount, d.currency, co.name AS company,
-               coalesce((SELECT max(a.occurred_at) FROM crm_activity a
-                         WHERE a.deal_id = d.id OR a.company_id = d.company_id OR a.contact_id = d.contact_id),
-                        d.created_at) AS last_activity_at, t.going_cold_days
+               coalesce(greatest(ad.last, ac.last, an.last), d.created_at) AS last_activity_at, t.going_cold_days
         FROM open_deals d JOIN accounts_team t ON t.id = d.team_id LEFT JOIN crm_company co ON co.id = d.company_id
+        LEFT JOIN LATERAL (SELECT max(occurred_at) AS last FROM crm_activity WHERE deal_id = d.id) ad ON true
+        LEFT JOIN LATERAL (SELECT max(occurred_at) AS last FROM crm_activity WHERE company_id = d.company_id) ac ON true
+        LEFT JOIN LATERAL (SELECT max(occurred_at) AS last FROM crm_activity WHERE contact_id = d.contact_id) an ON true
     )
     SELECT json_build_object(
         'follow_ups', (SELECT json_agg(x) FROM (

@@ -39,38 +39,50 @@ def going_cold(*, user, now=None, limit: int = 20):
 
     "No activity" looks at the deal, its company and its contact, so a call logged
     on the contact counts for the deal. Deals without any activity use their
-    creation time. Two queries: the teams' settings, then the deals, each compared with its team's.
+    creation time. Set-based, whatever the number of open deals: the open deals'
+    keys (one query), the latest activity per deal, per company and per contact (one
+    grouped query each, from the (link, occurred_at) indexes), then the quietest
+    `limit` deals with what the page shows (one query). Asking one correlated
+    subquery per open deal instead took half a second for a rep with 500 open deals.
     """
-    from django.db.models import OuterRef, Q, Subquery
-    from django.db.models.functions import Coalesce
+    from django.db.models import Max
     from django.utils import timezone
 
-    from accounts.models import Team
     from crm.models import Activity
 
     now = now or timezone.now()
-    last_activity = (
-        Activity.objects.filter(
-            Q(deal=OuterRef("pk"))
-            | Q(company_id=OuterRef("company_id"), company__isnull=False)
-            | Q(contact_id=OuterRef("contact_id"), contact__isnull=False)
-        )
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
+    open_deals = list(
+        Deal.objects.visible_to(user)
+        .filter(owner=user, stage__kind=StageKind.OPEN)
+        .values_list("pk", "company_id", "contact_id", "created_at", "team__going_cold_days")
     )
-    deals = Deal.objects.visible_to(user).filter(owner=user, stage__kind=StageKind.OPEN)
-    # Each team's own cutoff, as literals: portable (SQLite has no interval arithmetic) and plain for the planner.
-    quiet = Q(pk__in=[])
-    for team_id, days in Team.objects.filter(pk__in=deals.values("team_id")).values_list("pk", "going_cold_days"):
-        quiet |= Q(team_id=team_id, last_activity_at__lt=now - timedelta(days=days))
-    found = list(
-        deals.annotate(last_activity_at=Coalesce(Subquery(last_activity), "created_at"))
-        .filter(quiet)
-        .select_related("company", "contact", "stage")
-        .order_by("last_activity_at", "pk")[:limit]
-    )
-    for deal in found:
-        deal.quiet_days = (now - deal.last_activity_at).days
+    latest: dict[str, dict] = {}
+    for link, position in (("deal_id", 0), ("company_id", 1), ("contact_id", 2)):
+        keys = sorted({row[position] for row in open_deals if row[position] is not None})
+        latest[link] = {}
+        for start in range(0, len(keys), 5000):
+            rows = (
+                Activity.objects.filter(**{f"{link}__in": keys[start : start + 5000]})
+                .order_by()
+                .values(link)
+                .annotate(last=Max("occurred_at"))
+                .values_list(link, "last")
+            )
+            latest[link].update(rows)
+    quiet = []
+    for pk, company_id, contact_id, created_at, days in open_deals:
+        seen = [latest["deal_id"].get(pk), latest["company_id"].get(company_id), latest["contact_id"].get(contact_id)]
+        last = max((moment for moment in seen if moment is not None), default=created_at)
+        if last < now - timedelta(days=days):
+            quiet.append((last, pk))
+    quiet.sort()
+    quiet = quiet[:limit]
+    deals = Deal.objects.select_related("company", "contact", "stage").in_bulk([pk for _last, pk in quiet])
+    found = []
+    for last, pk in quiet:
+        deal = deals[pk]
+        deal.last_activity_at, deal.quiet_days = last, (now - last).days
+        found.append(deal)
     return found
 
 

@@ -42,7 +42,9 @@ def test_home_query_count_does_not_grow_with_rows(client, world, django_assert_m
             currency=["SAR", "AED", "USD"][n % 3],
         )
     client.force_login(world.rep_a1)
-    with django_assert_max_num_queries(9):
+    # A fixed number: going cold alone reads the open deals, their latest activities (three grouped
+    # queries) and the quietest deals, however many there are.
+    with django_assert_max_num_queries(11):
         response = client.get(reverse("core:home"))
     assert response.status_code == 200
 
