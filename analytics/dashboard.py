@@ -19,7 +19,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from django.apps import apps
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -27,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Quota, Team, User
 from analytics.days import day_window, local_date
-from analytics.figures import DERIVED, DURATION_EDGES_HOURS, FLOW, SOURCES, TABLES, figures_from, figures_of
+from analytics.figures import DURATION_EDGES_HOURS, FLOW, SOURCES, figures_from
 from analytics.models import (
     DailyActivityFigure,
     DailyDealFigure,
@@ -36,6 +35,7 @@ from analytics.models import (
     DailyStageFigure,
     ExchangeRate,
 )
+from analytics.services import compute_rows
 from core.querysets import is_admin, scope_of, team_ids
 from crm.models import ActivityKind
 from pipeline.models import Deal, LossReason, Stage, StageKind
@@ -146,44 +146,8 @@ LIVE_SOURCES = tuple(
 
 
 def live_rows(*, team: Team, day: date) -> dict[str, list]:
-    """The flow rows of `LIVE_TABLES` for one (team, day), unsaved, as `compute_rows` computes them.
-
-    One grouped query per source of `LIVE_SOURCES`, merged by grain; figures no
-    source gave (the snapshots) are left at zero.
-    """
-    window = day_window(team.time_zone, day)
-    rows: dict[str, dict[tuple, dict]] = {table: {} for table in LIVE_TABLES}
-    for source in LIVE_SOURCES:
-        figures = figures_from(source.name)
-        results = (
-            source.rows(team, window)
-            .order_by()
-            .values(*source.group.values())
-            .annotate(**{figure.name: figure.aggregate(window) for figure in figures})
-        )
-        for result in results:
-            grain = {column: result[path] for column, path in source.group.items()}
-            row = rows[source.table].setdefault(
-                tuple(grain[column] for column in ("rep", *TABLES[source.table])), grain
-            )
-            for figure in figures:
-                value = result[figure.name]
-                row[figure.name] = figure.finish(value) if value is not None and figure.finish else value
-    built = {}
-    for table, table_rows in rows.items():
-        model = apps.get_model("analytics", table)
-        zeros = {figure.name: figure.zero() for figure in figures_of(table) if figure.kind != DERIVED}
-        instances = []
-        for key in sorted(table_rows, key=str):  # the order compute_rows gives
-            row = table_rows[key]
-            values = {**zeros, **{name: value for name, value in row.items() if value is not None}}
-            fields = {
-                f"{name}_id" if model._meta.get_field(name).is_relation else name: value
-                for name, value in values.items()
-            }
-            instances.append(model(day=day, team=team, **fields))
-        built[table] = instances
-    return built
+    """The rows of `LIVE_TABLES` for one (team, day), unsaved: `compute_rows` from the flow sources only."""
+    return compute_rows(team=team, day=day, sources=LIVE_SOURCES, tables=LIVE_TABLES)
 
 
 # Scope ------------------------------------------------------------------------

@@ -105,11 +105,14 @@ def _model(table: str):
     return apps.get_model("analytics", table)
 
 
-def compute_rows(*, team: Team, day: date) -> dict[str, list]:
-    """The figure rows of one (team, day), unsaved: one grouped query per source, merged by grain."""
+def compute_rows(*, team: Team, day: date, sources=SOURCES, tables=TABLES) -> dict[str, list]:
+    """The figure rows of `tables` for one (team, day), unsaved: one grouped query per source, merged by grain.
+
+    With fewer `sources` (the dashboard's live figures), figures no source gives stay at zero.
+    """
     window = day_window(team.time_zone, day)
-    rows: dict[str, dict[tuple, dict]] = {table: {} for table in TABLES}
-    for source in SOURCES:
+    rows: dict[str, dict[tuple, dict]] = {table: {} for table in tables}
+    for source in sources:
         figures = figures_from(source.name)
         paths = list(source.group.values())
         results = (

@@ -63,9 +63,7 @@ def stamp(instance):
 
     Like everything here that takes a number, it must run inside the writer's transaction, last.
     """
-    seq = take_change_seq()
-    type(instance).objects.filter(pk=instance.pk).update(change_seq=seq)
-    instance.change_seq = seq
+    instance.change_seq = stamp_written(type(instance), [instance.pk])
     return instance
 
 
@@ -129,14 +127,7 @@ def model_label(model) -> str:
 
 def tombstone_write(instance) -> Tombstone:
     """Record the deletion of `instance` (call in the deleting transaction, before or after the DELETE)."""
-    return Tombstone.objects.create(
-        model=model_label(type(instance)),
-        object_id=instance.pk,
-        change_seq=take_change_seq(),
-        deleted_at=timezone.now(),
-        team_id=getattr(instance, "team_id", None),
-        owner_id=getattr(instance, "owner_id", None),
-    )
+    return tombstone_write_many(type(instance), [instance])[0]
 
 
 def tombstone_write_many(model, records) -> list[Tombstone]:

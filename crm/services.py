@@ -9,7 +9,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Membership
 from accounts.selectors import follow_up_assignees
 from analytics.services import mark_dirty_for
 from core import bulk, sync
@@ -39,8 +38,7 @@ def _apply(instance, fields: dict) -> None:
 
 @transaction.atomic
 def company_create(*, by, name: str, owner=None, team=None, tags=(), **fields) -> Company:
-    owner, team = resolve_owner_and_team(by=by, owner=owner, team=team)
-    company = Company(name=name, owner=owner, team=team, **fields)
+    company = _new_record(Company, Ownership(by), {"name": name, "owner": owner, "team": team, **fields})
     company.full_clean()
     company.save()
     if tags:
@@ -48,18 +46,17 @@ def company_create(*, by, name: str, owner=None, team=None, tags=(), **fields) -
     return sync.stamp(company)
 
 
+def _stored_version(record) -> int:
+    """Lock the stored row and return its version."""
+    return type(record).objects.select_for_update().values_list("version", flat=True).get(pk=record.pk)
+
+
 def _next_version(record, expected_version: int | None) -> int:
     """Lock the stored row and return the record's next version; refuse if it moved past `expected_version`."""
-    current = type(record).objects.select_for_update().values_list("version", flat=True).get(pk=record.pk)
+    current = _stored_version(record)
     if expected_version is not None and current != expected_version:
         raise StaleVersionError(current_version=current)
     return current + 1
-
-
-def _check_new_owner(*, record, by, owner) -> None:
-    """Refuse an owner change `by` may not make (same rule as for a new record, in the record's team)."""
-    if owner is not None and owner.pk != record.owner_id:
-        resolve_owner_and_team(by=by, owner=owner, team=record.team)
 
 
 @transaction.atomic
@@ -68,9 +65,8 @@ def company_update(*, company: Company, by, tags=None, expected_version: int | N
 
     With `expected_version` (an API If-Match), a company changed meanwhile is refused unchanged.
     """
-    company.version = _next_version(company, expected_version)
-    _check_new_owner(record=company, by=by, owner=fields.get("owner"))
-    _apply(company, fields)
+    write = Write(fields=fields, record=company, expected_version=expected_version)
+    _changed_record(Company, Ownership(by), write, _stored_version(company))
     company.full_clean()
     company.save()
     if tags is not None:
@@ -81,15 +77,7 @@ def company_update(*, company: Company, by, tags=None, expected_version: int | N
 @transaction.atomic
 def contact_create(*, by, first_name: str, owner=None, team=None, tags=(), **fields) -> Contact:
     """Create a contact; without a team it joins its company's team when its owner may work there."""
-    company = fields.get("company")
-    if team is None and company is not None:
-        owner_teams = Membership.objects.filter(user=owner or by).values_list("team_id", flat=True)
-        if is_admin(by) or company.team_id in owner_teams:
-            team = company.team
-    owner, team = resolve_owner_and_team(by=by, owner=owner, team=team)
-    contact = Contact(first_name=first_name, owner=owner, team=team, **fields)
-    if contact.consent_marketing or contact.consent_data_sharing:
-        contact.consent_updated_at = timezone.now()
+    contact = _new_record(Contact, Ownership(by), {"first_name": first_name, "owner": owner, "team": team, **fields})
     contact.full_clean()
     contact.save()
     if tags:
@@ -105,12 +93,8 @@ def contact_update(*, contact: Contact, by, tags=None, expected_version: int | N
 
     With `expected_version` (an API If-Match), a contact changed meanwhile is refused unchanged.
     """
-    contact.version = _next_version(contact, expected_version)
-    _check_new_owner(record=contact, by=by, owner=fields.get("owner"))
-    consent_before = (contact.consent_marketing, contact.consent_data_sharing)
-    _apply(contact, fields)
-    if (contact.consent_marketing, contact.consent_data_sharing) != consent_before:
-        contact.consent_updated_at = timezone.now()
+    write = Write(fields=fields, record=contact, expected_version=expected_version)
+    _changed_record(Contact, Ownership(by), write, _stored_version(contact))
     contact.full_clean()
     contact.save()
     if tags is not None:
@@ -144,6 +128,7 @@ _RELATIONS = {"owner", "team", "company"}
 
 
 def _new_record(model, ownership: Ownership, fields: dict):
+    """A new company or contact as `ownership.by` may create it (not saved, not validated)."""
     fields = dict(fields)
     owner, team = fields.pop("owner", None), fields.pop("team", None)
     if model is Contact and team is None and fields.get("company") is not None:
@@ -159,6 +144,7 @@ def _new_record(model, ownership: Ownership, fields: dict):
 
 
 def _changed_record(model, ownership: Ownership, write: Write, stored_version: int | None):
+    """`write.record` with its new values, as `ownership.by` may change it (not saved, not validated)."""
     record = write.record
     if stored_version is None:
         raise ValidationError(_("This record was deleted meanwhile."))

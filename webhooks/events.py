@@ -18,26 +18,37 @@ def _matching_subscriptions(event: str):
     return [subscription for subscription in subscriptions if event in subscription.events]
 
 
-def _record(event: str, object_id: int, make_data, may_see) -> list[int]:
+def _deliver(event: str, subscriptions: list, items: list, visible_ids, describe) -> list[int]:
+    """Write one delivery per item and subscriber who may see it; queue them once the transaction commits.
+
+    `visible_ids(user, ids)` gives the ids among `ids` the user may see; `describe(item)` gives
+    (object id, data).
+    """
     from webhooks.models import WebhookDelivery
 
-    subscriptions = _matching_subscriptions(event)
-    if not subscriptions:
-        return []
-    receivers = [subscription for subscription in subscriptions if may_see(subscription.owner)]
-    if not receivers:
-        return []
+    ids = [item.pk for item in items]
     now = timezone.now()
-    # Serialized only when someone receives it: a write without subscribers pays one query.
-    payload = {"event": event, "id": object_id, "occurred_at": now.isoformat(), "data": make_data()}
-    deliveries = [
-        WebhookDelivery(subscription=subscription, event=event, payload=payload, next_attempt_at=now)
-        for subscription in receivers
-    ]
-    created = WebhookDelivery.objects.bulk_create(deliveries)
-    ids = [delivery.pk for delivery in created]
-    transaction.on_commit(lambda: _queue(ids))
-    return ids
+    payloads: dict[int, dict] = {}
+    deliveries = []
+    for subscription in subscriptions:
+        visible = set()
+        for start in range(0, len(ids), 5000):
+            visible.update(visible_ids(subscription.owner, ids[start : start + 5000]))
+        for item in items:
+            if item.pk not in visible:
+                continue
+            if item.pk not in payloads:
+                # Serialized only when someone receives it, and once for all its receivers.
+                object_id, data = describe(item)
+                payloads[item.pk] = {"event": event, "id": object_id, "occurred_at": now.isoformat(), "data": data}
+            deliveries.append(
+                WebhookDelivery(subscription=subscription, event=event, payload=payloads[item.pk], next_attempt_at=now)
+            )
+    created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
+    delivery_ids = [delivery.pk for delivery in created]
+    if delivery_ids:
+        transaction.on_commit(lambda: _queue(delivery_ids))
+    return delivery_ids
 
 
 def _queue(ids: list[int]) -> None:
@@ -55,74 +66,33 @@ def _queue(ids: list[int]) -> None:
 
 def emit(event: str, instance) -> list[int]:
     """Record `event` about `instance` (a Contact or Deal as it is now) for every subscriber who may see it."""
-    model = type(instance)
-
-    def may_see(user) -> bool:
-        return model.objects.visible_to(user).filter(pk=instance.pk).exists()
-
-    def make_data() -> dict:
-        from core.api.sync import serialize_record
-
-        return dict(serialize_record(instance))
-
-    return _record(event, instance.pk, make_data, may_see)
+    return emit_many(event, [instance])
 
 
 def emit_many(event: str, instances) -> list[int]:
     """`emit` for a batch of records of one model: the same deliveries, a few queries for the whole batch."""
-    from webhooks.models import WebhookDelivery
-
-    subscriptions = _matching_subscriptions(event)
-    instances = list(instances) if subscriptions else []
-    if not instances:
-        return []
     from django.db.models import prefetch_related_objects
 
     from core.api.sync import serialize_record
 
+    # A write without subscribers pays one query; the records are read only when someone subscribes.
+    subscriptions = _matching_subscriptions(event)
+    instances = list(instances) if subscriptions else []
+    if not instances:
+        return []
     model = type(instances[0])
     if any(field.name == "tags" for field in model._meta.many_to_many):
         prefetch_related_objects(instances, "tags")
-    ids = [instance.pk for instance in instances]
-    now = timezone.now()
-    payloads: dict[int, dict] = {}
-    deliveries = []
-    for subscription in subscriptions:
-        visible = set()
-        for start in range(0, len(ids), 5000):
-            chunk = ids[start : start + 5000]
-            visible.update(model.objects.visible_to(subscription.owner).filter(pk__in=chunk).values_list("pk", flat=True))
-        for instance in instances:
-            if instance.pk not in visible:
-                continue
-            if instance.pk not in payloads:
-                data = dict(serialize_record(instance))
-                payloads[instance.pk] = {"event": event, "id": instance.pk, "occurred_at": now.isoformat(), "data": data}
-            deliveries.append(
-                WebhookDelivery(subscription=subscription, event=event, payload=payloads[instance.pk], next_attempt_at=now)
-            )
-    created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    ids = [delivery.pk for delivery in created]
-    if ids:
-        transaction.on_commit(lambda: _queue(ids))
-    return ids
+
+    def visible_ids(user, ids):
+        return model.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)
+
+    return _deliver(event, subscriptions, instances, visible_ids, lambda instance: (instance.pk, dict(serialize_record(instance))))
 
 
 def emit_deleted(event: str, tombstone) -> list[int]:
     """Record a deletion for every subscriber who could see the record (the tombstone keeps its team and owner)."""
-    from django.apps import apps
-
-    from core.sync import tombstones_visible_to
-
-    model = apps.get_model(tombstone.model)
-
-    def may_see(user) -> bool:
-        return tombstones_visible_to(user, model).filter(pk=tombstone.pk).exists()
-
-    def make_data() -> dict:
-        return {"id": tombstone.object_id, "deleted_at": tombstone.deleted_at.isoformat()}
-
-    return _record(event, tombstone.object_id, make_data, may_see)
+    return emit_deleted_many(event, [tombstone])
 
 
 def emit_deleted_many(event: str, tombstones) -> list[int]:
@@ -130,38 +100,17 @@ def emit_deleted_many(event: str, tombstones) -> list[int]:
     from django.apps import apps
 
     from core.sync import tombstones_visible_to
-    from webhooks.models import WebhookDelivery
 
-    tombstones = list(tombstones)
-    subscriptions = _matching_subscriptions(event) if tombstones else []
-    if not subscriptions:
+    subscriptions = _matching_subscriptions(event)
+    tombstones = list(tombstones) if subscriptions else []
+    if not tombstones:
         return []
     model = apps.get_model(tombstones[0].model)
-    ids = [stone.pk for stone in tombstones]
-    now = timezone.now()
-    deliveries = []
-    for subscription in subscriptions:
-        visible = set()
-        for start in range(0, len(ids), 5000):
-            rows = tombstones_visible_to(subscription.owner, model).filter(pk__in=ids[start : start + 5000])
-            visible.update(rows.values_list("pk", flat=True))
-        deliveries += [
-            WebhookDelivery(
-                subscription=subscription,
-                event=event,
-                payload={
-                    "event": event,
-                    "id": stone.object_id,
-                    "occurred_at": now.isoformat(),
-                    "data": {"id": stone.object_id, "deleted_at": stone.deleted_at.isoformat()},
-                },
-                next_attempt_at=now,
-            )
-            for stone in tombstones
-            if stone.pk in visible
-        ]
-    created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-    delivery_ids = [delivery.pk for delivery in created]
-    if delivery_ids:
-        transaction.on_commit(lambda: _queue(delivery_ids))
-    return delivery_ids
+
+    def visible_ids(user, ids):
+        return tombstones_visible_to(user, model).filter(pk__in=ids).values_list("pk", flat=True)
+
+    def describe(stone):
+        return stone.object_id, {"id": stone.object_id, "deleted_at": stone.deleted_at.isoformat()}
+
+    return _deliver(event, subscriptions, tombstones, visible_ids, describe)
