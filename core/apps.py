@@ -8,6 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        import core.lookups  # noqa: F401  (registers the __any lookup)
         from accounts.models import Membership, Team
         from core.querysets import forget_scopes
 

@@ -5,9 +5,30 @@ models' `derive()`), and they bypass the services' hooks, so callers run those
 (sync stamps, webhooks) for the whole batch themselves — crm.services.customers_write_many does.
 """
 
+import gc
+from contextlib import contextmanager
+
 from django.db import connection
 
 BATCH = 1000
+
+
+@contextmanager
+def collecting_at_end():
+    """Hold Python's cycle collector off while a batch runs (it resumes afterwards).
+
+    A batch keeps hundreds of thousands of objects alive until it ends (rows, records,
+    their dicts), and the collector walks all of them each time enough new ones pile up:
+    a fifth of an import's time, for cycles that do not exist. Nests.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
 
 # Column types whose Python values psycopg writes unchanged in a COPY.
 _AS_IS = {
@@ -26,6 +47,57 @@ _AS_IS = {
     "DateField",
     "ForeignKey",
 }
+
+
+class Maker:
+    """Makes unsaved instances of one model from {field name: value}, as `model(**values)` does, in half the time.
+
+    Django's keyword path looks every field up among the keywords and sets each related
+    object through its descriptor; positional values skip both. Related objects are put
+    in the instance's cache as the descriptor would, so reading them asks no query.
+    Callers pass related objects of the right model (they are not checked again).
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.fields = list(model._meta.concrete_fields)
+        self.position = {}
+        self.relations = {}
+        for position, field in enumerate(self.fields):
+            self.position[field.name] = self.position[field.attname] = position
+            if field.is_relation:
+                self.relations[field.name] = (position, field)
+        # Defaults that are values are shared, as Django shares them; callable ones are called per instance.
+        self.called = [i for i, field in enumerate(self.fields) if field.has_default() and callable(field.default)]
+        self.template = [None if i in self.called else field.get_default() for i, field in enumerate(self.fields)]
+
+    def __call__(self, values: dict):
+        args = self.template.copy()
+        for position in self.called:
+            args[position] = self.fields[position].get_default()
+        related = []
+        for name, value in values.items():
+            if name in self.relations:
+                position, field = self.relations[name]
+                args[position] = None if value is None else getattr(value, field.target_field.attname)
+                related.append((field, value))
+            elif name in self.position:
+                args[self.position[name]] = value
+            else:
+                raise TypeError(f"{self.model.__name__} has no field named {name!r}")
+        instance = self.model(*args)
+        for field, value in related:
+            field.set_cached_value(instance, value)
+        return instance
+
+
+def maker(model) -> Maker:
+    if model not in _makers:
+        _makers[model] = Maker(model)
+    return _makers[model]
+
+
+_makers: dict = {}
 
 
 def insert_rows(model, records) -> list:
@@ -94,9 +166,7 @@ def update_rows(model, records, fields: list[str]) -> int:
             batch = records[start : start + BATCH]
             params = [[record.pk for record in batch]]
             for field in columns:
-                params.append(
-                    [field.get_db_prep_save(getattr(record, field.attname), connection) for record in batch]
-                )
+                params.append([field.get_db_prep_save(getattr(record, field.attname), connection) for record in batch])
             cursor.execute(sql, params)
             done += cursor.rowcount
     return done

@@ -1,5 +1,7 @@
 """Phone numbers: stored in E.164 (+966501234567), the number as typed kept beside it."""
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import phonenumbers
@@ -30,9 +32,36 @@ def to_e164(raw: str, region: str | None = None) -> str:
     return e164
 
 
-@lru_cache(maxsize=65536)
+# Numbers parsed inside `remembering()`: one dict for the whole batch, however large.
+_remembered: ContextVar[dict | None] = ContextVar("phones_remembered", default=None)
+
+
+@contextmanager
+def remembering():
+    """Parse each distinct number once while inside (an import reads every number to match it, then validates it).
+
+    Parsing is the costly part of a row (tens of µs); a least-recently-used cache of a fixed
+    size forgets everything when a file holds more numbers than it does.
+    """
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def _e164(text: str, region: str) -> str | None:
-    """E.164 form of a normalized number, None when invalid; remembered, as an import checks each number more than once."""
+    memo = _remembered.get()
+    if memo is None:
+        return _parse_recent(text, region)
+    key = (text, region)
+    if key not in memo:
+        memo[key] = _parse(text, region)
+    return memo[key]
+
+
+def _parse(text: str, region: str) -> str | None:
+    """E.164 form of a number (digits already ASCII), None when invalid."""
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
@@ -42,6 +71,10 @@ def _e164(text: str, region: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Outside a batch: the numbers of the last few thousand forms and searches.
+_parse_recent = lru_cache(maxsize=4096)(_parse)
 
 
 def search_form(raw: str, region: str | None = None) -> str | None:

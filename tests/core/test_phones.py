@@ -52,3 +52,30 @@ def test_search_form_recognises_phone_queries_only():
 
 def test_international_display():
     assert format_international("+966501234567") == "+966 50 123 4567"
+
+
+def test_numbers_are_parsed_once_inside_remembering(monkeypatch):
+    import phonenumbers
+
+    from core import phones
+
+    parsed = []
+    real_parse = phonenumbers.parse
+
+    def counting_parse(text, region):
+        parsed.append(text)
+        return real_parse(text, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counting_parse)
+    with phones.remembering():
+        assert search_form("057 000 1234") == "+966570001234"
+        assert to_e164("057 000 1234") == "+966570001234"  # an import validates the number it matched by
+        with pytest.raises(ValidationError):
+            to_e164("0570")
+        with pytest.raises(ValidationError):
+            to_e164("0570")
+    assert parsed == ["057 000 1234", "0570"]
+    # Outside, the batch's numbers are forgotten (the last few thousand are still remembered).
+    to_e164("057 321 9876")
+    to_e164("057 321 9876")
+    assert parsed == ["057 000 1234", "0570", "057 321 9876"]

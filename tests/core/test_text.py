@@ -69,3 +69,13 @@ def test_result_has_no_combining_marks_or_tatweel(value):
     result = normalize_text(value)
     assert "ـ" not in result
     assert not any(unicodedata.combining(ch) for ch in result)
+
+
+def test_marks_outside_the_basic_plane_are_removed_too():
+    # U+1D167 is a combining mark from the musical symbols block.
+    assert normalize_text("e\U0001d167xample") == "example"
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_is_lowercased_with_spaces_collapsed(value):
+    assert normalize_text(value) == " ".join(value.lower().split())
