@@ -41,7 +41,9 @@ class PhoneMixin(models.Model):
     """A phone stored in E.164 for search and dialling, with the number as typed kept beside it."""
 
     phone_raw = models.CharField(_("phone"), max_length=40, blank=True)
-    phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True, editable=False, db_index=True)
+    # Indexed by the models (Meta.indexes): a plain B-tree serves equality; db_index would add a
+    # LIKE-pattern index beside it that no query uses and every write pays for.
+    phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True, editable=False)
 
     class Meta:
         abstract = True
@@ -66,17 +68,22 @@ class Company(PhoneMixin, SyncedModel, TimeStampedModel):
     """A customer organisation (an account)."""
 
     name = models.CharField(_("name"), max_length=200)
-    name_normalized = models.CharField(max_length=200, editable=False, db_index=True)
+    name_normalized = models.CharField(max_length=200, editable=False)
     website = models.URLField(_("website"), blank=True)
     industry = models.CharField(_("industry"), max_length=120, blank=True)
     city = models.CharField(_("city"), max_length=120, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True, validators=[country_code_validator])
     notes = models.TextField(_("notes"), blank=True)
+    # Owner and team are indexed as the first columns of the composite indexes below.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="companies", verbose_name=_("owner")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="companies",
+        verbose_name=_("owner"),
+        db_index=False,
     )
     team = models.ForeignKey(
-        "accounts.Team", on_delete=models.PROTECT, related_name="companies", verbose_name=_("team")
+        "accounts.Team", on_delete=models.PROTECT, related_name="companies", verbose_name=_("team"), db_index=False
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="companies", verbose_name=_("tags"))
     external_source = models.CharField(_("external source"), max_length=60, blank=True)
@@ -92,6 +99,8 @@ class Company(PhoneMixin, SyncedModel, TimeStampedModel):
             models.Index(fields=["team", "name_normalized"], name="company_team_name_idx"),
             models.Index(fields=["owner", "updated_at"], name="company_owner_updated_idx"),
             models.Index(fields=["city"], name="company_city_idx"),
+            models.Index(fields=["name_normalized"], name="company_name_idx"),
+            models.Index(fields=["phone"], name="company_phone_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -133,16 +142,23 @@ class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
 
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
-    name_normalized = models.CharField(max_length=210, editable=False, db_index=True)
+    name_normalized = models.CharField(max_length=210, editable=False)
     job_title = models.CharField(_("job title"), max_length=120, blank=True)
-    email = models.EmailField(_("email"), blank=True, db_index=True)
+    email = models.EmailField(_("email"), blank=True)
     company = models.ForeignKey(
         Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts", verbose_name=_("company")
     )
+    # Owner and team are indexed as the first columns of the composite indexes below.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="contacts", verbose_name=_("owner")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="contacts",
+        verbose_name=_("owner"),
+        db_index=False,
     )
-    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="contacts", verbose_name=_("team"))
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, related_name="contacts", verbose_name=_("team"), db_index=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
     notes = models.TextField(_("notes"), blank=True)
 
@@ -168,6 +184,8 @@ class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
     last_contacted_at = models.DateTimeField(_("last contacted at"), null=True, blank=True, db_index=True)
     external_source = models.CharField(_("external source"), max_length=60, blank=True)
     external_id = models.CharField(_("external id"), max_length=120, blank=True)
+    # Indexed as the first column of contact_updated_id_idx.
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -179,6 +197,9 @@ class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
             models.Index(fields=["team", "name_normalized"], name="contact_team_name_idx"),
             models.Index(fields=["owner", "updated_at"], name="contact_owner_updated_idx"),
             models.Index(fields=["updated_at", "id"], name="contact_updated_id_idx"),
+            models.Index(fields=["name_normalized"], name="contact_name_idx"),
+            models.Index(fields=["email"], name="contact_email_idx"),
+            models.Index(fields=["phone"], name="contact_phone_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
