@@ -20,6 +20,7 @@ class Ownership:
     def __init__(self, by):
         self.by = by
         self._teams: dict[int, list] = {}  # user id -> [(team, is_manager)] in joining order
+        self._team_ids: dict[int, set] = {}
         self._managed_users: set[int] | None = None
 
     def teams_of(self, user) -> list:
@@ -31,7 +32,9 @@ class Ownership:
         return self._teams[user.pk]
 
     def team_ids_of(self, user) -> set[int]:
-        return {team.pk for team, _manager in self.teams_of(user)}
+        if user.pk not in self._team_ids:
+            self._team_ids[user.pk] = {team.pk for team, _manager in self.teams_of(user)}
+        return self._team_ids[user.pk]
 
     def _managed_user_ids(self) -> set[int]:
         if self._managed_users is None:

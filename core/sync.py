@@ -20,6 +20,10 @@ sees N has necessarily seen every number below N that will ever commit. The cost
 is that the tail of concurrent write transactions (lock → commit) is serialized;
 taking the number last keeps that tail to a few statements.
 
+A batch of thousands of rows (crm.services.customers_write_many) takes its numbers
+just before it writes the rows, and writes them with the rows: stamping afterwards
+would write every row a second time, all of it under the lock too.
+
 SQLite has a single writer anyway, so the same code is correct there too.
 """
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -122,8 +123,8 @@ class Write:
     expected_version: int | None = None
 
 
-# Columns a batch never writes on an update: identity, creation, and what the batch sets itself.
-_NOT_UPDATED = {"id", "created_at", "change_seq"}
+# Columns a batch never writes on an update: identity and creation.
+_NOT_UPDATED = {"id", "created_at"}
 _RELATIONS = {"owner", "team", "company"}
 
 
@@ -137,7 +138,8 @@ def _new_record(model, ownership: Ownership, fields: dict):
         if is_admin(ownership.by) or company.team_id in ownership.team_ids_of(owner or ownership.by):
             team = company.team
     owner, team = ownership.resolve(owner=owner, team=team)
-    record = model(owner=owner, team=team, **fields)
+    fields["owner"], fields["team"] = owner, team
+    record = bulk.maker(model)(fields)
     if model is Contact and (record.consent_marketing or record.consent_data_sharing):
         record.consent_updated_at = timezone.now()
     return record
@@ -164,7 +166,7 @@ def _changed_record(model, ownership: Ownership, write: Write, stored_version: i
 def _stored_versions(model, ids: list[int], *, lock: bool) -> dict[int, int]:
     versions = {}
     for start in range(0, len(ids), 5000):
-        rows = model.objects.filter(pk__in=ids[start : start + 5000]).order_by("pk")
+        rows = model.objects.filter(pk__any=ids[start : start + 5000]).order_by("pk")
         if lock:
             rows = rows.select_for_update()
         versions.update(rows.values_list("pk", "version"))
@@ -193,7 +195,7 @@ def _external_id_conflicts(model, records: dict[int, object]) -> dict[int, Valid
         by_source.setdefault(source, []).append(external_id)
     for source, external_ids in by_source.items():
         for start in range(0, len(external_ids), 5000):
-            stored = model.objects.filter(external_source=source, external_id__in=external_ids[start : start + 5000])
+            stored = model.objects.filter(external_source=source, external_id__any=external_ids[start : start + 5000])
             for pk, external_id in stored.values_list("pk", "external_id"):
                 if keys[(source, external_id)] != pk:
                     errors[seen[(source, external_id)]] = ValidationError({"external_id": taken})
@@ -229,7 +231,7 @@ def customers_write_many(*, model, by, writes: list[Write], check_only: bool = F
     Runs in the caller's transaction, or its own. `progress(done, total)` is called as it
     goes (it may raise to stop everything).
     """
-    with transaction.atomic():
+    with bulk.collecting_at_end(), transaction.atomic():
         return _write_many(model, by, writes, check_only, progress or (lambda done, total: None))
 
 
@@ -239,10 +241,17 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
     versions = _stored_versions(model, update_ids, lock=not check_only)
     results: list = [None] * len(writes)
     valid: dict[int, object] = {}
-    # Related records come checked by the caller: validating them again would ask one query each.
-    # Of the other fields, those a write leaves at their default or stored value were valid already.
-    fk_names = {field.name for field in model._meta.fields if field.is_relation}
-    optional = {field.name for field in model._meta.fields if field.blank and not field.is_relation} - {"phone_raw"}
+    # Checked: the fields a write sets, the name derived from them (normalizing can lengthen it),
+    # and on a new record the required fields without a default. What a write leaves at its
+    # default or stored value was valid already; related records come checked by the caller
+    # (validating them again would ask one query each).
+    names = {field.name for field in model._meta.fields}
+    relations = {field.name for field in model._meta.fields if field.is_relation}
+    required = {
+        field.name
+        for field in model._meta.fields
+        if not field.blank and field.editable and not field.is_relation and not field.has_default()
+    }
     for index, write in enumerate(writes):
         if index % 5000 == 0:
             progress(index, 2 * len(writes))
@@ -252,8 +261,10 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
             else:
                 record = _changed_record(model, ownership, write, versions.get(write.record.pk))
             record.derive()
-            skipped = fk_names | (optional - write.fields.keys())
-            record.full_clean(exclude=skipped, validate_unique=False, validate_constraints=False)
+            checked = (
+                write.fields.keys() | {"name_normalized"} | (required if write.record is None else set())
+            ) - relations
+            record.full_clean(exclude=names - checked, validate_unique=False, validate_constraints=False)
         except (ValidationError, StaleVersionError) as error:
             results[index] = error
             continue
@@ -268,16 +279,24 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
 
     now = timezone.now()
     created = [record for index, record in valid.items() if writes[index].record is None]
-    changed = [record for index, record in valid.items() if writes[index].record is not None]
+    changed = sorted(
+        (record for index, record in valid.items() if writes[index].record is not None), key=attrgetter("pk")
+    )
     for record in created:
         record.created_at = record.updated_at = now
     for record in changed:
         record.updated_at = now
     progress(len(writes), 2 * len(writes))
+    # The change numbers go in with the rows, so no row is written twice. Taking them locks the
+    # counter until commit (core/sync.py); the changed rows are locked already, as the order of
+    # locks requires, and what follows is only these writes, the tags and the webhook rows.
+    first = sync.take_change_seq(len(created) + len(changed))
+    for offset, record in enumerate(changed + created):
+        record.change_seq = first + offset
     bulk.insert_rows(model, created)
     progress(len(writes) + len(created), 2 * len(writes))
     if changed:
-        fields = {"version", "updated_at", "name_normalized"}
+        fields = {"version", "updated_at", "name_normalized", "change_seq"}
         if model is Contact:
             fields |= {"email", "consent_updated_at"}
         for index in valid:
@@ -287,10 +306,6 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
             fields.add("phone")
         bulk.update_rows(model, changed, sorted(fields - _NOT_UPDATED))
     _write_tags(model, [(record, writes[index].tags) for index, record in valid.items()])
-    written = created + changed
-    first = sync.stamp_written(model, [record.pk for record in written])
-    for offset, record in enumerate(sorted(written, key=lambda r: r.pk)):
-        record.change_seq = first + offset
     if model is Contact:
         webhook_events.emit_many("contact.created", created)
         webhook_events.emit_many("contact.updated", changed)
@@ -685,7 +700,10 @@ def customers_delete_many(*, model, by, records) -> int:
             raise ValidationError(
                 _("This company has deals. Delete or move its deals to another company before deleting it.")
             )
-        orphaned_model, orphaned = Contact, list(Contact.objects.filter(company_id__in=ids).values_list("pk", flat=True))
+        orphaned_model, orphaned = (
+            Contact,
+            list(Contact.objects.filter(company_id__in=ids).values_list("pk", flat=True)),
+        )
     else:
         orphaned_model, orphaned = Deal, list(Deal.objects.filter(contact_id__in=ids).values_list("pk", flat=True))
     for start in range(0, len(ids), 5000):

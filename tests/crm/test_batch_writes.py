@@ -32,7 +32,9 @@ def test_creates_and_updates_follow_the_one_record_rules(world):
     stored = world.a1.contact
     tag = f.TagFactory()
     writes = [
-        services.Write(fields={"first_name": "أحمد", "last_name": "الأحمدي", "email": " Ahmad@Example.TEST "}, tags=[tag]),
+        services.Write(
+            fields={"first_name": "أحمد", "last_name": "الأحمدي", "email": " Ahmad@Example.TEST "}, tags=[tag]
+        ),
         services.Write(fields={"first_name": "سارة", "owner": world.rep_a2}),  # a rep may not give it away
         services.Write(fields={"first_name": "نورة", "company": world.a1.company}),
         services.Write(fields={"notes": "محدث", "consent_marketing": True}, record=stored),
@@ -134,3 +136,35 @@ def test_delete_many_refuses_companies_with_deals(world):
     with pytest.raises(ValidationError):
         services.customers_delete_many(model=Company, by=world.rep_a1, records=[world.a1.company])
     assert Company.objects.filter(pk=world.a1.company.pk).exists()
+
+
+@pytest.mark.postgres
+def test_each_row_is_written_once_with_its_change_number(world):
+    stored = world.a1.contact
+    writes = [*_new(3), services.Write(fields={"notes": "مرة واحدة"}, record=stored)]
+    with CaptureQueriesContext(connection) as captured:
+        results = services.customers_write_many(model=Contact, by=world.rep_a1, writes=writes)
+    updates = [q["sql"] for q in captured if q["sql"].startswith('UPDATE "crm_contact"')]
+    assert len(updates) == 1, updates  # the changed row's own update, no second pass to stamp
+    last = _last_seq()
+    stamped = dict(Contact.objects.filter(pk__in=[r.pk for r in results]).values_list("pk", "change_seq"))
+    assert sorted(stamped.values()) == list(range(last - 3, last + 1))
+    assert all(stamped[r.pk] == r.change_seq for r in results)
+
+
+def test_fields_a_write_sets_and_names_it_derives_are_checked(world):
+    writes = [
+        services.Write(fields={"last_name": "بلا اسم أول"}),
+        services.Write(fields={"first_name": "ب", "email": "not an email"}),
+        # 100 characters, within first_name's limit, but each decomposes into 18 letters when normalized.
+        services.Write(fields={"first_name": "\ufdfa" * 100}),
+        services.Write(fields={"first_name": "صحيح", "job_title": "م" * 121}),
+    ]
+    missing, bad_email, long_name, long_title = services.customers_write_many(
+        model=Contact, by=world.rep_a1, writes=writes
+    )
+    assert "first_name" in missing.message_dict
+    assert "email" in bad_email.message_dict
+    assert "name_normalized" in long_name.message_dict
+    assert "job_title" in long_title.message_dict
+    assert not Contact.objects.filter(first_name__in=["ب", "صحيح"]).exists()

@@ -334,3 +334,29 @@ def test_undo_of_a_large_import_restores_everything(world):
     from core.models import Tombstone
 
     assert Tombstone.objects.filter(model="crm.contact").count() == 500
+
+
+def test_undo_asks_the_same_few_queries_for_any_number_of_updated_contacts(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests import factories as f
+
+    counts = []
+    for n in (3, 30):
+        stored = [
+            f.ContactFactory(
+                owner=world.rep_a1, team=world.team_a, company=world.a1.company, email=f"u{n}-{i}@example.test"
+            )
+            for i in range(n)
+        ]
+        rows = [["Email", "Notes"], *([c.email, "من الملف"] for c in stored)]
+        job = _job(world, rows)
+        importing.import_preview(job=job, by=world.rep_a1)
+        job = _run(job)
+        assert job.summary["updated"] == n, job.errors[:3]
+        with CaptureQueriesContext(connection) as captured:
+            importing.import_undo(job=job, by=world.rep_a1)
+        counts.append(len(captured))
+        assert not Contact.objects.filter(notes="من الملف").exists()
+    assert counts[0] == counts[1], counts
