@@ -218,21 +218,27 @@ def _comparable(value):
 class _Entry:
     """One record a file writes: created by its first row, or a stored one it updates; later rows may add to it."""
 
+    # A file makes one per record: without a __dict__ each, a large file's plan takes less memory.
+    __slots__ = ("company", "field_rows", "fields", "first_row", "record", "steps")
+
     def __init__(self, *, record=None, row_number: int):
         self.record = record  # the stored record (None: the file creates it)
         self.fields: dict = {}
-        self.field_rows: dict = {}  # field -> the row that set it last (where its error is reported)
+        self.field_rows: dict | None = None  # field -> a later row that set it (errors are reported there)
         self.first_row = row_number
         self.steps: list = []  # (fields, row number, index of the row's action) in file order
         self.company = None  # for a company the file creates: the stand-in rows refer to
 
     def add(self, fields: dict, row_number: int) -> None:
-        for name, value in fields.items():
-            self.fields[name] = value
-            self.field_rows[name] = row_number
+        self.fields.update(fields)
+        if row_number != self.first_row:
+            if self.field_rows is None:
+                self.field_rows = {}
+            self.field_rows.update(dict.fromkeys(fields, row_number))
 
     def row_of(self, field: str) -> int:
-        return self.field_rows.get(field, self.field_rows.get({"phone": "phone_raw"}.get(field, field), self.first_row))
+        rows = self.field_rows or {}
+        return rows.get(field, rows.get({"phone": "phone_raw"}.get(field, field), self.first_row))
 
 
 class Importer:
@@ -481,6 +487,8 @@ class Importer:
     def _run_batch(self, *, dry_run: bool, progress: bool) -> None:
         model = Contact if self.kind == ImportKind.CONTACTS else Company
         entries = self._plan(model, progress)
+        # Matching is done: its keys and the rows' values go before the records are built (a large file's worth).
+        self.values, self.keys_memo, self.indexes = [], {}, {}
         total = len(self.job.rows)
         if self.new_companies:
             self._write_new_companies(dry_run)
