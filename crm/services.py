@@ -196,6 +196,7 @@ def _external_id_conflicts(model, records: dict[int, object]) -> dict[int, Valid
     for source, external_ids in by_source.items():
         for start in range(0, len(external_ids), 5000):
             stored = model.objects.filter(external_source=source, external_id__any=external_ids[start : start + 5000])
+            stored = stored.exclude(external_id="")  # so the partial unique index on the keys serves (see crm.api.bulk)
             for pk, external_id in stored.values_list("pk", "external_id"):
                 if keys[(source, external_id)] != pk:
                     errors[seen[(source, external_id)]] = ValidationError({"external_id": taken})

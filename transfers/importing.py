@@ -281,6 +281,8 @@ class Importer:
                     # once, the planner combines the key's index with the far larger owner and
                     # team ones, and takes twice as long.
                     found = model.objects.order_by().filter(**{lookup: keys[start : start + 5000]})
+                    if kind == "external_id":  # only the job's source matches; by the unique index on both
+                        found = found.filter(external_source=self.job.source).exclude(external_id="")
                     rows = editable.filter(pk__any=list(found.values_list("pk", flat=True))).values_list(*fields)
                     for row in rows:
                         pk, external_id, source, phone = row[:4]

@@ -87,8 +87,11 @@ def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
     if keys:
         match = Q()
         for source in {source for source, _id in keys}:
-            match |= Q(external_source=source, external_id__in=[i for s, i in keys if s == source])
-        for contact in Contact.objects.filter(match).select_related("company").prefetch_related("tags"):
+            match |= Q(external_source=source, external_id__any=[i for s, i in keys if s == source])
+        # Saying external_id is not blank lets PostgreSQL use the unique index on the keys, which
+        # covers only such rows; it cannot prove that of a list of over 100 ids by itself.
+        stored = Contact.objects.filter(match).exclude(external_id="").order_by()
+        for contact in stored.select_related("company"):
             existing[(contact.external_source, contact.external_id)] = contact
     editable = set(
         Contact.objects.editable_by(user).filter(pk__in=[c.pk for c in existing.values()]).values_list("pk", flat=True)
