@@ -7,6 +7,7 @@ models' `derive()`), and they bypass the services' hooks, so callers run those
 
 import gc
 from contextlib import contextmanager
+from functools import cache
 
 from django.db import connection
 
@@ -91,13 +92,10 @@ class Maker:
         return instance
 
 
+@cache
 def maker(model) -> Maker:
-    if model not in _makers:
-        _makers[model] = Maker(model)
-    return _makers[model]
-
-
-_makers: dict = {}
+    """The model's Maker (one per model and process)."""
+    return Maker(model)
 
 
 def insert_rows(model, records) -> list:
