@@ -123,7 +123,8 @@ def insert_rows(model, records) -> list:
         # Values psycopg adapts as they are need no preparing (most columns; a third of the time saved).
         prepared = [field.get_internal_type() not in _AS_IS for field in fields]
         attnames = [field.attname for field in fields]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        # psycopg's own COPY: its errors are made Django's, as for every other statement.
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             for pk, record in zip(ids, records, strict=True):
                 record.pk = pk
                 row = [pk]

@@ -29,4 +29,7 @@ class AnyOf(In):
         ]
         if not values:
             raise EmptyResultSet
-        return f"{lhs} = ANY(%s::{field.cast_db_type(connection)}[])", [*lhs_params, values]
+        # The type without its length or precision: a cast to varchar(n) would cut a longer value
+        # short, and then match a stored value the longer one is not equal to.
+        array_type = field.cast_db_type(connection).split("(")[0]
+        return f"{lhs} = ANY(%s::{array_type}[])", [*lhs_params, values]

@@ -22,7 +22,9 @@ taking the number last keeps that tail to a few statements.
 
 A batch of thousands of rows (crm.services.customers_write_many) takes its numbers
 just before it writes the rows, and writes them with the rows: stamping afterwards
-would write every row a second time, all of it under the lock too.
+would write every row a second time, all of it under the lock too. So that it still
+never waits for a row while holding the counter, it first locks the rows it changes
+and the companies its rows refer to (their foreign-key checks run at commit).
 
 SQLite has a single writer anyway, so the same code is correct there too.
 """

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -221,6 +221,15 @@ def _write_tags(model, records_and_tags) -> None:
     through.objects.bulk_create(rows, batch_size=bulk.BATCH)
 
 
+def _lock_companies(ids) -> None:
+    """Share-lock companies against deletion and key changes (what a foreign-key check takes), in id order."""
+    ids = sorted(set(ids))
+    if ids and connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Company._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE", [ids])
+
+
 def customers_write_many(*, model, by, writes: list[Write], check_only: bool = False, progress=None) -> list:
     """Create or change many companies or contacts; one result per write, in order: the record or its error.
 
@@ -289,8 +298,10 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
         record.updated_at = now
     progress(len(writes), 2 * len(writes))
     # The change numbers go in with the rows, so no row is written twice. Taking them locks the
-    # counter until commit (core/sync.py); the changed rows are locked already, as the order of
-    # locks requires, and what follows is only these writes, the tags and the webhook rows.
+    # counter until commit (core/sync.py), and a writer holding it must never wait for a row: the
+    # changed rows are locked already, and the companies the rows refer to are locked now, which
+    # their foreign-key checks at commit would otherwise do, counter in hand.
+    _lock_companies([record.company_id for record in created + changed if getattr(record, "company_id", None)])
     first = sync.take_change_seq(len(created) + len(changed))
     for offset, record in enumerate(changed + created):
         record.change_seq = first + offset

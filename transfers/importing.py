@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -493,6 +493,13 @@ class Importer:
         self.values, self.keys_memo, self.indexes = [], {}, {}
         total = len(self.job.rows)
         if self.new_companies:
+            if not dry_run:
+                # The records the file updates are locked before the new companies take the change
+                # counter: a writer holding it never waits for a row (core/sync.py).
+                ids = sorted(entry.record.pk for entry in entries if entry.record is not None)
+                for start in range(0, len(ids), 5000):
+                    locked = model.objects.filter(pk__any=ids[start : start + 5000]).order_by("pk").select_for_update()
+                    list(locked.values_list("pk", flat=True))
             self._write_new_companies(dry_run)
         for entry in entries:
             company = entry.fields.get("company")
@@ -726,6 +733,14 @@ def import_run(*, job_id: int) -> ImportJob:
         outcome = Importer(job, user=job.owner).run(dry_run=False, progress=True)
     except Cancelled:
         job.status, job.message = ImportStatus.CANCELLED, ""
+    except DatabaseError:
+        # The database refused the file's transaction (a deadlock with another writer, or a key another
+        # write took meanwhile); it was rolled back whole.
+        job.status = ImportStatus.FAILED
+        job.message = gettext(
+            "The import could not be saved because other changes were being saved at the same time. "
+            "Nothing was imported: start it again."
+        )
     else:
         job.summary, job.errors = outcome.summary(), outcome.errors
         if outcome.errors:

@@ -7,7 +7,7 @@ read up front, a few queries for the whole batch, not per item.
 """
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, OperationalError
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -17,6 +17,8 @@ from core.api.errors import _field_errors
 from crm import services
 from crm.api.serializers import ContactSerializer
 from crm.models import Company, Contact, Tag
+
+DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction aborted to break a deadlock
 
 
 class PrefetchedRelatedField(serializers.PrimaryKeyRelatedField):
@@ -159,6 +161,16 @@ def _write_round(indexes, items, results, existing, editable, context, user) -> 
         # Another request wrote one of these external ids meanwhile: nothing of this round was written.
         for index in write_indexes:
             results[index]["errors"] = {"external_id": [_("Another contact with this external id was just saved.")]}
+        return
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != DEADLOCK:
+            raise
+        # PostgreSQL undid this round to break a deadlock with another writer (e.g. a contact with one
+        # of these external ids created at the same moment): nothing of it was written.
+        for index in write_indexes:
+            results[index]["errors"] = {
+                "non_field_errors": [_("Another change was being saved at the same moment. Send this item again.")]
+            }
         return
     for index, write, outcome in zip(write_indexes, writes, outcomes, strict=True):
         result = results[index]

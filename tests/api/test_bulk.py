@@ -106,3 +106,28 @@ def test_a_batch_reads_what_it_refers_to_once(world, bearer, django_assert_max_n
     assert statuses.count("created") == statuses.count("updated") == 100, response.json()["results"][:3]
     assert Contact.objects.filter(external_source="erp", tags=tag).count() == 200
     print(f"bulk upsert: {len(items)} items in {elapsed:.2f} s ({len(items) / elapsed:.0f} items/s)")
+
+
+@pytest.mark.postgres
+def test_a_round_the_database_undoes_to_break_a_deadlock_asks_to_send_again(world, bearer):
+    """PostgreSQL aborts one side of a deadlock (simulated by a trigger raising its SQLSTATE): nothing is written."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION deadlock_on_x() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "IF NEW.external_id = 'X-2' THEN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER deadlock_on_x BEFORE INSERT ON crm_contact FOR EACH ROW EXECUTE FUNCTION deadlock_on_x()"
+        )
+    items = [{"external_source": "erp", "external_id": f"X-{i}", "first_name": f"عميل {i}"} for i in range(3)]
+    response = bearer(world.rep_a1, HTTP_ACCEPT_LANGUAGE="ar").post(URL, {"items": items}, format="json")
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["error"] * 3
+    assert {r["errors"]["non_field_errors"][0] for r in results} == {
+        "كان تغيير آخر يُحفظ في اللحظة نفسها. أرسل هذا العنصر مرة أخرى."
+    }
+    assert not Contact.objects.filter(external_source="erp", external_id__startswith="X-").exists()

@@ -30,3 +30,13 @@ def test_on_postgresql_the_values_are_one_array_parameter(world):
         list(Contact.objects.filter(email__any=keys))
     sql = captured[0]["sql"]
     assert "= ANY(" in sql and " IN (" not in sql
+
+
+def test_a_longer_value_never_matches_a_stored_value_it_begins_with(world):
+    stored = world.a1.contact
+    stored.external_source, stored.external_id = "erp", "x" * 120  # the column's full length
+    stored.save()
+    longer = ["x" * 130]
+    assert list(Contact.objects.filter(external_id__any=longer)) == list(Contact.objects.filter(external_id__in=longer))
+    assert not Contact.objects.filter(external_id__any=longer).exists()
+    assert Contact.objects.filter(external_id__any=["x" * 120]).get() == stored
