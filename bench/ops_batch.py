@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.results import now, result
+from bench.results import now, result, timed_result
 
 BASE_DIR = Path(__file__).resolve().parents[1]
 
@@ -125,15 +125,10 @@ def run_rollup_full(ctx) -> list[dict]:
     floor = _rollup_floor(ctx, pairs)
     projected = _projected(ctx, wall)
     return [
-        result(
+        timed_result(
             "rollup_full",
-            unit="s",
-            p50=wall,
-            p95=wall,
-            p99=wall,
-            wall_s=wall,
+            wall,
             count=len(pairs),
-            throughput=len(pairs) / wall,
             throughput_unit="team-days/s",
             floor_p95=floor,
             target=f"≤ {ROLLUP_FULL_TARGET_S:.0f} s at S={TARGET_SCALE}",
@@ -237,15 +232,10 @@ def run_rollup_incremental(ctx, *, edits: int = ROLLUP_EDITS) -> list[dict]:
     projected = _projected(ctx, wall)
     kinds = ", ".join(f"{n} {kind}" for kind, n in made.most_common())
     return [
-        result(
+        timed_result(
             "rollup_incremental",
-            unit="s",
-            p50=wall,
-            p95=wall,
-            p99=wall,
-            wall_s=wall,
+            wall,
             count=len(done),
-            throughput=len(done) / wall if wall else None,
             throughput_unit="team-days/s",
             floor_p95=floor,
             errors=len(due) - len(done),
@@ -361,30 +351,20 @@ def run_csv_import(ctx, *, rows: int | None = None) -> list[dict]:
         f"{user.username}; read {reading:.1f} s"
     )
     return [
-        result(
+        timed_result(
             "csv_import_preview",
-            unit="s",
-            p50=previewing,
-            p95=previewing,
-            p99=previewing,
-            wall_s=previewing,
+            previewing,
             count=rows,
-            throughput=rows / previewing,
             throughput_unit="rows/s",
             errors=sum(abs(preview.summary().get(key, 0) - value) for key, value in expected.items()),
             target=f"≥ {IMPORT_TARGET_ROWS_S:,} rows/s",
             met=rows / previewing >= IMPORT_TARGET_ROWS_S,
             notes=f"{file_note}; preview says {preview.summary()}",
         ),
-        result(
+        timed_result(
             "csv_import",
-            unit="s",
-            p50=importing_s,
-            p95=importing_s,
-            p99=importing_s,
-            wall_s=importing_s,
+            importing_s,
             count=rows,
-            throughput=rows / importing_s,
             throughput_unit="rows/s",
             errors=wrong + (job.status != ImportStatus.DONE),
             target=f"≥ {IMPORT_TARGET_ROWS_S:,} rows/s",

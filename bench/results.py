@@ -74,6 +74,22 @@ def result(op: str, **values) -> dict:
     return row
 
 
+def timed_result(op: str, seconds: float, *, count: int, throughput_unit: str, **values) -> dict:
+    """`result` for a batch operation timed once: its wall time is every percentile, `count` items at a rate."""
+    return result(
+        op,
+        unit="s",
+        p50=seconds,
+        p95=seconds,
+        p99=seconds,
+        wall_s=seconds,
+        count=count,
+        throughput=count / seconds if seconds else None,
+        throughput_unit=throughput_unit,
+        **values,
+    )
+
+
 def percentile(values, pct: float) -> float | None:
     """The pct-th percentile by linear interpolation between closest ranks (None for no values)."""
     data = sorted(values)

@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from core import bulk
 from core.models import ChangeCounter, Tombstone
 
 TOKEN_SALT = "safqa.sync-token"
@@ -88,7 +89,7 @@ def stamp_many(records, model=None, *, bump_version: bool = False) -> int:
         return 0
     # Row locks before the counter's, as every service takes them: a writer holding the
     # counter never waits for a row, so two writers cannot deadlock.
-    list(model.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
+    bulk.lock_rows(model, ids)
     stamp_written(model, ids, bump_version=bump_version)
     return len(ids)
 

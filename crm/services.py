@@ -704,9 +704,7 @@ def customers_delete_many(*, model, by, records) -> int:
     ids = [record.pk for record in records]
     if not ids:
         return 0
-    for start in range(0, len(ids), 5000):
-        chunk = ids[start : start + 5000]
-        list(model.objects.select_for_update().filter(pk__in=chunk).order_by("pk").values_list("pk", flat=True))
+    bulk.lock_rows(model, ids)
     if model is Company:
         if Deal.objects.filter(company_id__in=ids).exists():
             raise ValidationError(

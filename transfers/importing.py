@@ -496,10 +496,7 @@ class Importer:
             if not dry_run:
                 # The records the file updates are locked before the new companies take the change
                 # counter: a writer holding it never waits for a row (core/sync.py).
-                ids = sorted(entry.record.pk for entry in entries if entry.record is not None)
-                for start in range(0, len(ids), 5000):
-                    locked = model.objects.filter(pk__any=ids[start : start + 5000]).order_by("pk").select_for_update()
-                    list(locked.values_list("pk", flat=True))
+                bulk.lock_rows(model, [entry.record.pk for entry in entries if entry.record is not None])
             self._write_new_companies(dry_run)
         for entry in entries:
             company = entry.fields.get("company")

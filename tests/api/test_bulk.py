@@ -111,17 +111,9 @@ def test_a_batch_reads_what_it_refers_to_once(world, bearer, django_assert_max_n
 @pytest.mark.postgres
 def test_a_round_the_database_undoes_to_break_a_deadlock_asks_to_send_again(world, bearer):
     """PostgreSQL aborts one side of a deadlock (simulated by a trigger raising its SQLSTATE): nothing is written."""
-    from django.db import connection
+    from tests.pg import refuse_inserts
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION deadlock_on_x() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.external_id = 'X-2' THEN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END IF; "
-            "RETURN NEW; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER deadlock_on_x BEFORE INSERT ON crm_contact FOR EACH ROW EXECUTE FUNCTION deadlock_on_x()"
-        )
+    refuse_inserts("crm_contact", column="external_id", value="X-2", sqlstate="40P01")
     items = [{"external_source": "erp", "external_id": f"X-{i}", "first_name": f"عميل {i}"} for i in range(3)]
     response = bearer(world.rep_a1, HTTP_ACCEPT_LANGUAGE="ar").post(URL, {"items": items}, format="json")
     assert response.status_code == 200

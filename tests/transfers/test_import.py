@@ -365,18 +365,11 @@ def test_undo_asks_the_same_few_queries_for_any_number_of_updated_contacts(world
 @pytest.mark.postgres
 def test_an_import_the_database_refuses_fails_with_a_message_and_leaves_nothing(world, arabic_rows):
     """A database error mid-import (here a trigger; in life a deadlock with another writer) fails the job cleanly."""
-    from django.db import connection
     from django.utils import translation
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION refuse_fatima() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            "IF NEW.first_name = 'فاطمة' THEN RAISE EXCEPTION 'refused' USING ERRCODE = '40P01'; END IF; "
-            "RETURN NEW; END $$"
-        )
-        cursor.execute(
-            "CREATE TRIGGER refuse_fatima BEFORE INSERT ON crm_contact FOR EACH ROW EXECUTE FUNCTION refuse_fatima()"
-        )
+    from tests.pg import refuse_inserts
+
+    refuse_inserts("crm_contact", column="first_name", value="فاطمة", sqlstate="40P01")
     before = _state()
     job = _job(world, arabic_rows)
     importing.import_preview(job=job, by=world.rep_a1)
