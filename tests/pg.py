@@ -19,3 +19,10 @@ def refuse_inserts(table: str, *, column: str, value: str, sqlstate: str) -> Non
             f"CREATE TRIGGER refuse_insert BEFORE INSERT ON {connection.ops.quote_name(table)} "
             "FOR EACH ROW EXECUTE FUNCTION refuse_insert()"
         )
+
+
+def stop_refusing(table: str) -> None:
+    """Undo `refuse_inserts` (needed where the test's data is committed, as in browser tests)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER IF EXISTS refuse_insert ON {connection.ops.quote_name(table)}")
+        cursor.execute("DROP FUNCTION IF EXISTS refuse_insert()")

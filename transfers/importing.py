@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import bulk, phones
 from core.exceptions import StaleVersionError
+from core.i18n import user_locale
 from core.text import normalize_text
 from crm import services as crm_services
 from crm.models import Company, Contact
@@ -727,17 +728,20 @@ def import_run(*, job_id: int) -> ImportJob:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING)
     set_progress(job.pk, 0, len(job.rows))
     try:
-        outcome = Importer(job, user=job.owner).run(dry_run=False, progress=True)
+        # Row errors and messages in the owner's language: the worker has none of its own.
+        with user_locale(job.owner):
+            outcome = Importer(job, user=job.owner).run(dry_run=False, progress=True)
     except Cancelled:
         job.status, job.message = ImportStatus.CANCELLED, ""
     except DatabaseError:
         # The database refused the file's transaction (a deadlock with another writer, or a key another
         # write took meanwhile); it was rolled back whole.
         job.status = ImportStatus.FAILED
-        job.message = gettext(
-            "The import could not be saved because other changes were being saved at the same time. "
-            "Nothing was imported: start it again."
-        )
+        with user_locale(job.owner):
+            job.message = gettext(
+                "The import could not be saved because other changes were being saved at the same time. "
+                "Nothing was imported: start it again."
+            )
     else:
         job.summary, job.errors = outcome.summary(), outcome.errors
         if outcome.errors:

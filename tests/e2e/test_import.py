@@ -60,3 +60,32 @@ def test_unreadable_file_shows_a_message(page, world):
     page.click("form button[type=submit].button--primary")
     assert page.locator(".field__errors").is_visible()
     assert_accessible(page, "import upload error (en)")
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_an_import_the_database_refuses_says_so_in_the_users_language(page, world, language, eager_celery):
+    from tests.pg import refuse_inserts, stop_refusing
+
+    rep = world.rep_a1
+    rep.language = language
+    rep.save()
+    sign_in(page, rep.username)
+    page.goto("/import/")
+    page.set_input_files(
+        "#id_file", files=[{"name": "عملاء.csv", "mimeType": "text/csv", "buffer": csv_bytes(ARABIC_ROWS)}]
+    )
+    page.click("form button[type=submit].button--primary")
+    page.wait_for_url("**/import/*/")
+    refuse_inserts("crm_contact", column="first_name", value="فاطمة", sqlstate="40P01")
+    try:
+        page.click("form[action$='/confirm/'] button")
+        page.wait_for_url("**/progress/")
+    finally:
+        stop_refusing("crm_contact")
+    alert = page.locator("#import-progress [role=alert]")
+    expected = "لم يُستورد أي شيء" if language == "ar" else "Nothing was imported"
+    assert expected in alert.inner_text()
+    assert Contact.objects.filter(email="ahmad@example.test").count() == 0
+    screenshot(page, f"import-refused-{language}")
+    assert_accessible(page, f"import refused ({language})")
