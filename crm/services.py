@@ -485,41 +485,6 @@ def _customer_name(deal) -> str:
     return str(deal.company or deal.contact or deal.title)
 
 
-def _quiet_open_deals(*, now: datetime):
-    """Open deals whose customer had no activity for their team's going-cold days, quietest first.
-
-    "Activity" is the one My day uses (pipeline.selectors.going_cold): anything
-    logged on the deal, its company or its contact; a deal with none counts from
-    its creation. A team with 0 days has the alert switched off.
-    """
-    from django.db.models import OuterRef, Subquery
-    from django.db.models.functions import Coalesce
-
-    from accounts.models import Team
-    from pipeline.models import Deal, StageKind
-
-    last_activity = (
-        Activity.objects.filter(
-            Q(deal=OuterRef("pk"))
-            | Q(company_id=OuterRef("company_id"), company__isnull=False)
-            | Q(contact_id=OuterRef("contact_id"), contact__isnull=False)
-        )
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    deals = (
-        Deal.objects.filter(stage__kind=StageKind.OPEN, owner__is_active=True)
-        .annotate(last_activity_at=Coalesce(Subquery(last_activity), "created_at"))
-        .select_related("owner", "company", "contact")
-    )
-    for days in Team.objects.filter(going_cold_days__gt=0).values_list("going_cold_days", flat=True).distinct():
-        cutoff = now - timedelta(days=days)
-        quiet = deals.filter(team__going_cold_days=days, last_activity_at__lt=cutoff).order_by("last_activity_at", "pk")
-        for deal in quiet:
-            deal.quiet_days = (now - deal.last_activity_at).days
-            yield deal
-
-
 def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowUp]:
     """Give each going-cold customer's deal owner a follow-up, unless one is already open.
 
@@ -533,10 +498,12 @@ def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowU
 
     from core.i18n import user_locale
     from pipeline.models import Deal
+    from pipeline.selectors import quiet_open_deals
 
     now = now or timezone.now()
     created = []
-    for deal in _quiet_open_deals(now=now):
+    # The same rule as My day (one selector), for every active owner's open deals.
+    for deal in quiet_open_deals(deals=Deal.objects.filter(owner__is_active=True), now=now):
         with transaction.atomic():
             if deal.company_id:
                 Company.objects.select_for_update().filter(pk=deal.company_id).first()

@@ -34,16 +34,21 @@ def deals_closing_this_month(*, user, today=None):
     )
 
 
-def going_cold(*, user, now=None, limit: int = 20):
-    """The user's open deals whose customer has had no activity for the going-cold days of the deal's team.
+def quiet_open_deals(*, deals, now=None, limit: int | None = None) -> list[Deal]:
+    """The open deals among `deals` whose customer has gone cold, quietest first: the one rule of "going cold".
 
-    "No activity" looks at the deal, its company and its contact, so a call logged
-    on the contact counts for the deal. Deals without any activity use their
-    creation time. Set-based, whatever the number of open deals: the open deals'
-    keys (one query), the latest activity per deal, per company and per contact (one
-    grouped query each, from the (link, occurred_at) indexes), then the quietest
-    `limit` deals with what the page shows (one query). Asking one correlated
-    subquery per open deal instead took half a second for a rep with 500 open deals.
+    My day (`going_cold`) and the nightly follow-ups (crm.services.going_cold_follow_ups_create)
+    both read it, so they always agree. A deal is quiet when nothing was logged on it, its
+    company or its contact for its team's going-cold days; a deal without any activity counts
+    from its creation. A team with 0 going-cold days has the alert switched off (README).
+    Each deal found carries `last_activity_at` and `quiet_days`, with its company, contact,
+    stage and owner read along.
+
+    Set-based, whatever the number of open deals: the open deals' keys (one query), the
+    latest activity per deal, per company and per contact (one grouped query each per 5,000
+    keys, from the (link, occurred_at) indexes), then the deals found (one query per 5,000).
+    Asking one correlated subquery per open deal instead took half a second for a rep with
+    500 open deals.
     """
     from django.db.models import Max
     from django.utils import timezone
@@ -52,8 +57,8 @@ def going_cold(*, user, now=None, limit: int = 20):
 
     now = now or timezone.now()
     open_deals = list(
-        Deal.objects.visible_to(user)
-        .filter(owner=user, stage__kind=StageKind.OPEN)
+        deals.filter(stage__kind=StageKind.OPEN, team__going_cold_days__gt=0)
+        .order_by()
         .values_list("pk", "company_id", "contact_id", "created_at", "team__going_cold_days")
     )
     latest: dict[str, dict] = {}
@@ -76,14 +81,27 @@ def going_cold(*, user, now=None, limit: int = 20):
         if last < now - timedelta(days=days):
             quiet.append((last, pk))
     quiet.sort()
-    quiet = quiet[:limit]
-    deals = Deal.objects.select_related("company", "contact", "stage").in_bulk([pk for _last, pk in quiet])
+    if limit is not None:
+        quiet = quiet[:limit]
+    found_by_pk = {}
+    keys = [pk for _last, pk in quiet]
+    for start in range(0, len(keys), 5000):
+        found_by_pk.update(
+            Deal.objects.select_related("company", "contact", "stage", "owner").in_bulk(keys[start : start + 5000])
+        )
     found = []
     for last, pk in quiet:
-        deal = deals[pk]
+        deal = found_by_pk.get(pk)
+        if deal is None:  # deleted since its keys were read
+            continue
         deal.last_activity_at, deal.quiet_days = last, (now - last).days
         found.append(deal)
     return found
+
+
+def going_cold(*, user, now=None, limit: int = 20):
+    """My day: the user's own open deals whose customer is going cold (`quiet_open_deals`), the quietest `limit`."""
+    return quiet_open_deals(deals=Deal.objects.visible_to(user).filter(owner=user), now=now, limit=limit)
 
 
 # ---- deals pages and the board ----

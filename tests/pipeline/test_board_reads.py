@@ -65,3 +65,32 @@ def test_going_cold_follows_the_going_cold_days_of_each_deals_team(world):
     found = going_cold(user=world.rep_a1)
     assert quiet_here in found and quiet_there not in found
     assert next(deal for deal in found if deal == quiet_here).quiet_days == 20
+
+
+def test_going_cold_days_zero_switches_the_alert_off_on_my_day(client, world):
+    # The README's rule, as the nightly follow-ups apply it: 0 days means "no going-cold alert", not "always cold".
+    silent_team = f.TeamFactory(name="فريق بلا تنبيه", going_cold_days=0)
+    f.MembershipFactory(user=world.rep_a1, team=silent_team)
+    quiet = f.DealFactory(owner=world.rep_a1, team=silent_team, stage=world.pipeline.s.lead, title="صفقة هادئة جدا")
+    Deal.objects.filter(pk=quiet.pk).update(created_at=timezone.now() - timedelta(days=400))
+    assert quiet not in going_cold(user=world.rep_a1)
+    client.force_login(world.rep_a1)
+    html = client.get(reverse("core:home")).content.decode()
+    cold_section = html[html.index('id="cold-title"') : html.index('id="closing-title"')]
+    assert "صفقة هادئة جدا" not in cold_section
+
+
+def test_my_day_and_the_nightly_follow_ups_agree_on_who_is_going_cold(world):
+    from crm.services import going_cold_follow_ups_create
+
+    silent_team = f.TeamFactory(name="فريق بلا تنبيه", going_cold_days=0)
+    f.MembershipFactory(user=world.rep_a1, team=silent_team)
+    deals = [
+        f.DealFactory(owner=world.rep_a1, team=team, stage=world.pipeline.s.lead)
+        for team in (world.team_a, silent_team)
+    ]
+    Deal.objects.filter(pk__in=[deal.pk for deal in deals]).update(created_at=timezone.now() - timedelta(days=60))
+    shown = {deal.pk for deal in going_cold(user=world.rep_a1)}
+    followed = {follow_up.deal_id for follow_up in going_cold_follow_ups_create() if follow_up.assignee == world.rep_a1}
+    assert deals[0].pk in shown and deals[1].pk not in shown
+    assert shown == followed
