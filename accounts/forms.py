@@ -11,7 +11,16 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["first_name", "last_name", "email", "language", "time_zone", "reminder_offset_minutes"]
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "language",
+            "digits",
+            "show_hijri",
+            "time_zone",
+            "reminder_offset_minutes",
+        ]
 
 
 class ApiTokenForm(forms.Form):

@@ -53,6 +53,19 @@ class User(AbstractUser):
         ),
     )
 
+    digits = models.CharField(
+        _("digits"),
+        max_length=4,
+        choices=[("latn", _("Latin digits (1 2 3)")), ("arab", _("Arabic-Indic digits (١ ٢ ٣)"))],
+        default="latn",
+        help_text=_("How numbers, amounts and dates are written in the Arabic interface."),
+    )
+    show_hijri = models.BooleanField(
+        _("show Hijri dates"),
+        default=False,
+        help_text=_("Show the Umm al-Qura (Hijri) date beside every Gregorian date."),
+    )
+
     objects = SafqaUserManager()
 
     class Meta:

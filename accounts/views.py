@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts import tokens
 from accounts.forms import ApiTokenForm, ProfileForm
 from accounts.models import ApiToken
+from core import formatting
 
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
@@ -96,7 +97,7 @@ def api_token_create(request):
 def api_token_revoke(request, pk: int):
     token = get_object_or_404(ApiToken.objects.editable_by(request.user), pk=pk)
     tokens.api_token_revoke(token=token, by=request.user)
-    messages.success(request, _("The token “%(name)s” was revoked.") % {"name": token.name})
+    messages.success(request, _("The token “%(name)s” was revoked.") % {"name": formatting.isolate(token.name)})
     return HttpResponseRedirect(reverse("accounts:profile"))
 
 

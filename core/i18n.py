@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.utils import timezone, translation
 
+from core import formatting
+
 
 def zone_named(name: str) -> zoneinfo.ZoneInfo:
     """The time zone called `name`; the server's when the name is unknown (stale or mistyped)."""
@@ -21,10 +23,14 @@ def user_zone(user) -> zoneinfo.ZoneInfo:
 
 @contextmanager
 def user_locale(user):
-    """Activate `user`'s language and time zone, as the middleware does for their requests.
+    """Activate `user`'s language, time zone, digits and calendar, as the middleware does for their requests.
 
     Emails, notifications and follow-ups written by background jobs use this, so
     that "tomorrow 09:00" means their morning, in their words.
     """
-    with translation.override(user.language or settings.LANGUAGE_CODE), timezone.override(user_zone(user)):
+    with (
+        translation.override(user.language or settings.LANGUAGE_CODE),
+        timezone.override(user_zone(user)),
+        formatting.override(formatting.preferences_of(user)),
+    ):
         yield

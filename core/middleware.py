@@ -8,6 +8,8 @@ from django.db import connection
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
+from core import formatting
+
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 
@@ -47,7 +49,7 @@ class UserLanguageMiddleware:
 
 
 class UserTimezoneMiddleware:
-    """Show times in the signed-in user's time zone."""
+    """Show times in the signed-in user's time zone, and values with their digits and calendar (core.formatting)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -59,8 +61,10 @@ class UserTimezoneMiddleware:
                 timezone.activate(zoneinfo.ZoneInfo(user.time_zone))
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.deactivate()
+            formatting.activate(formatting.preferences_of(user))
         else:
             timezone.deactivate()
+            formatting.deactivate()
         return self.get_response(request)
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import follow_up_assignees
 from analytics.services import mark_dirty_for
-from core import bulk, sync
+from core import bulk, formatting, sync
 from core.exceptions import StaleVersionError
 from core.querysets import is_admin
 from core.services import Ownership, resolve_owner_and_team
@@ -520,12 +520,12 @@ def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowU
                 continue
             owner = deal.owner
             with user_locale(owner):
-                subject = _("Get back in touch with %(customer)s") % {"customer": _customer_name(deal)}
+                subject = _("Get back in touch with %(customer)s") % {"customer": formatting.isolate(_customer_name(deal))}
                 notes = ngettext(
                     "No contact for %(days)d day on the deal “%(deal)s”.",
                     "No contact for %(days)d days on the deal “%(deal)s”.",
                     deal.quiet_days,
-                ) % {"days": deal.quiet_days, "deal": deal.title}
+                ) % {"days": deal.quiet_days, "deal": formatting.isolate(deal.title)}
                 due_at = _morning_after(now, hour=9)
             try:
                 follow_up = follow_up_schedule(
@@ -599,13 +599,13 @@ def after_sale_checkins_schedule(*, deal, by=None) -> list[FollowUp]:
                 "After-sale check-in with %(customer)s, %(days)d day after the sale",
                 "After-sale check-in with %(customer)s, %(days)d days after the sale",
                 days,
-            ) % {"customer": _customer_name(deal), "days": days}
+            ) % {"customer": formatting.isolate(_customer_name(deal)), "days": days}
             try:
                 follow_up = follow_up_schedule(
                     by=scheduler,
                     assignee=owner,
                     subject=subject[:200],
-                    notes=_("Won deal: %(deal)s") % {"deal": deal.title},
+                    notes=_("Won deal: %(deal)s") % {"deal": formatting.isolate(deal.title)},
                     due_at=due_at,
                     deal=deal,
                     contact=deal.contact,

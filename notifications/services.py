@@ -38,9 +38,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core import formatting
 from core.i18n import user_locale, zone_named
 from crm.models import FollowUp, FollowUpStatus, ReminderState
 from notifications.models import DailyDigest, Notification, NotificationKind
@@ -69,10 +70,8 @@ def _can_email(user) -> bool:
 
 
 def when_text(moment: datetime) -> str:
-    """A date and a 24-hour time in the active language and time zone: "25 نوفمبر 2026، 14:00"."""
-    local = timezone.localtime(moment)
-    # Translators: a date, then a time on the 24-hour clock.
-    return _("%(date)s, %(time)s") % {"date": formats.date_format(local, "DATE_FORMAT"), "time": f"{local:%H:%M}"}
+    """A moment in the active language, time zone and digits, the one date-time format: "25 نوفمبر 2026، 2:00 م"."""
+    return formatting.datetime(moment)
 
 
 def _customer(follow_up: FollowUp) -> str:
@@ -167,7 +166,7 @@ def reminders_claim(*, now: datetime | None = None, batch: int | None = None) ->
 
 def _reminder_texts(follow_up: FollowUp) -> tuple[str, str]:
     """Title and body of the in-app notification, in the active language and time zone."""
-    title = _("Reminder: %(subject)s") % {"subject": follow_up.subject}
+    title = _("Reminder: %(subject)s") % {"subject": formatting.isolate(follow_up.subject)}
     body = _("Due %(when)s") % {"when": when_text(follow_up.due_at)}
     customer = _customer(follow_up)
     if customer:
@@ -480,7 +479,7 @@ def digest_send(*, user, now: datetime | None = None) -> bool:
                     **content,
                     "recipient": user,
                     "recipient_name": user.first_name or user.username,
-                    "day_text": formats.date_format(day, "DATE_FORMAT"),
+                    "day_text": formatting.date(day),
                     "my_day_url": absolute_url(reverse("core:home")),
                 },
                 to=user.email,

@@ -23,6 +23,7 @@ from django.views.generic import DetailView, ListView
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from accounts.selectors import assignable_owners
+from core import formatting
 from core.exceptions import StaleVersionError
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
 from crm.views import activity_panel_context
@@ -182,7 +183,7 @@ class DealCreateView(LoginRequiredMixin, View):
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
-                messages.success(request, _("The deal “%(title)s” was added.") % {"title": deal.title})
+                messages.success(request, _("The deal “%(title)s” was added.") % {"title": formatting.isolate(deal.title)})
                 return redirect(deal)
         return render(request, self.template_name, {"form": form}, status=_form_error_status(request))
 
@@ -244,7 +245,7 @@ class DealWonView(DealActionMixin, View):
             return _refused(request, deal, str(error.message), 409)
         except ValidationError as error:
             return _refused(request, deal, " ".join(error.messages), _form_error_status(request))
-        messages.success(request, _("The deal “%(title)s” is won.") % {"title": deal.title})
+        messages.success(request, _("The deal “%(title)s” is won.") % {"title": formatting.isolate(deal.title)})
         return redirect(_next_url(request, deal.get_absolute_url()))
 
 
@@ -288,7 +289,7 @@ class DealLostView(DealActionMixin, View):
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
-                messages.success(request, _("The deal “%(title)s” is lost.") % {"title": deal.title})
+                messages.success(request, _("The deal “%(title)s” is lost.") % {"title": formatting.isolate(deal.title)})
                 return redirect(_next_url(request, deal.get_absolute_url()))
         return self._render(request, deal, form, status=status)
 
@@ -339,7 +340,7 @@ class DealMoveView(DealActionMixin, View):
             return _refused(request, deal, str(error.message), 409)
         except ValidationError as error:
             return _refused(request, deal, " ".join(error.messages), _form_error_status(request))
-        message = _("“%(title)s” moved to %(stage)s.") % {"title": deal.title, "stage": stage}
+        message = _("“%(title)s” moved to %(stage)s.") % {"title": formatting.isolate(deal.title), "stage": formatting.isolate(str(stage))}
         if not request.htmx:
             messages.success(request, message)
             return redirect(back)
@@ -456,7 +457,7 @@ class DealQuickAddView(LoginRequiredMixin, View):
         return render(request, "pipeline/deal_quick_add.html", context, status=400)
 
     def _created(self, request, stage, deal):
-        message = _("The deal “%(title)s” was added to %(stage)s.") % {"title": deal.title, "stage": stage}
+        message = _("The deal “%(title)s” was added to %(stage)s.") % {"title": formatting.isolate(deal.title), "stage": formatting.isolate(str(stage))}
         back = _next_url(request, reverse("pipeline:board_pipeline", args=[stage.pipeline_id]))
         if not request.htmx:
             messages.success(request, message)

@@ -1,8 +1,19 @@
-"""Template filters for money and phones, formatted for the active language."""
+"""Template side of the one formatter (core.formatting) and of bidirectional isolation.
+
+Values: `{{ n|as_count }}`, `{{ x|as_decimal:1 }}`, `{{ p|as_percent }}`, `{{ d|as_days }}`,
+`{% money amount currency %}`, `{{ day|as_date }}`, `{{ moment|as_datetime }}`, `{{ moment|as_time }}`,
+`{{ day|as_month }}`, `{{ day|as_relative }}`, `{% when moment %}` / `{% when_day day %}` (a <time> element).
+Text: `{{ name|bdi }}` isolates text whose direction is unknown (user-entered or data-driven) inside a
+sentence or a cell; `{{ contact.email|ltr }}` and `{{ e164|phone }}` always read left to right.
+"""
+
+import datetime as dt
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
-from core.money import format_money
+from core import formatting
 from core.phones import format_international
 
 register = template.Library()
@@ -10,10 +21,95 @@ register = template.Library()
 
 @register.simple_tag
 def money(amount, currency):
-    """{% money deal.amount deal.currency %} → "SAR 15,000.00" / "‏15,000.00 ر.س.‏"."""
-    return format_money(amount, currency)
+    """{% money deal.amount deal.currency %} → "SAR 15,000.00" / "15,000.00 ر.س."."""
+    return formatting.money(amount, currency)
 
 
 @register.filter
+def as_count(value):
+    return formatting.count(value)
+
+
+@register.filter
+def as_decimal(value, places=1):
+    return formatting.decimal(value, int(places))
+
+
+@register.filter
+def as_percent(value, places=1):
+    return formatting.percent(value, int(places))
+
+
+@register.filter
+def as_days(value):
+    return formatting.days(value)
+
+
+@register.filter
+def as_date(value):
+    return formatting.date(value)
+
+
+@register.filter
+def as_datetime(value):
+    return formatting.datetime(value)
+
+
+@register.filter
+def as_time(value):
+    return formatting.time(value)
+
+
+@register.filter
+def as_month(value):
+    return formatting.month(value)
+
+
+@register.filter
+def as_relative(value):
+    return formatting.relative(value)
+
+
+@register.filter
+def as_hijri(value):
+    return formatting.hijri(value)
+
+
+@register.simple_tag
+def when(value):
+    """A moment as <time datetime="ISO">Dec 5, 2026, 8:54 PM</time>."""
+    if value is None:
+        return ""
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), formatting.datetime(value))
+
+
+@register.simple_tag
+def when_day(value):
+    """A calendar day as <time datetime="2026-12-05">Dec 5, 2026</time>."""
+    if value is None:
+        return ""
+    iso = value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+    return format_html('<time datetime="{}">{}</time>', iso, formatting.date(value))
+
+
+@register.filter(is_safe=True)
+def bdi(value):
+    """Isolate user-entered or data-driven text so it keeps its own direction inside a sentence."""
+    if value is None or value == "":
+        return ""
+    return format_html("<bdi>{}</bdi>", value)
+
+
+@register.filter(is_safe=True)
+def ltr(value):
+    """Text that always reads left to right (an e-mail address, a code), isolated from its sentence."""
+    if value is None or value == "":
+        return ""
+    return format_html('<bdi dir="ltr">{}</bdi>', value)
+
+
+@register.filter(is_safe=True)
 def phone(e164):
-    return format_international(e164)
+    """A phone number in international form, left to right."""
+    text = format_international(e164)
+    return mark_safe(f'<bdi dir="ltr">{conditional_escape(text)}</bdi>') if text else ""

@@ -17,11 +17,9 @@ from typing import NamedTuple
 
 from django import template
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 
-from core.money import format_money
+from core import formatting
 
 register = template.Library()
 
@@ -77,14 +75,13 @@ class _CardMaker:
     def __init__(self):
         self.detail_url = _PkUrl("pipeline:deal_detail")
         self.move_url = _PkUrl("pipeline:deal_move")
-        self.language = get_language()
         self.dates: dict = {}
         self.owners: dict = {}
 
     def __call__(self, deal) -> Card:
         close = deal.expected_close
         if close is not None and close not in self.dates:
-            self.dates[close] = (date_format(close, "Y-m-d"), date_format(close, "SHORT_DATE_FORMAT"))
+            self.dates[close] = (formatting.iso_date(close), formatting.date(close))
         closes_on, closes_text = self.dates[close] if close is not None else ("", "")
         owner = self.owners.get(deal.owner_id)
         if owner is None:
@@ -97,7 +94,7 @@ class _CardMaker:
             url=self.detail_url(deal.pk),
             move_url=self.move_url(deal.pk),
             company=deal.company.name if deal.company_id else "",
-            amount=format_money(deal.amount, deal.currency, locale=self.language),
+            amount=formatting.money(deal.amount, deal.currency),
             owner=owner,
             closes_on=closes_on,
             closes_text=closes_text,

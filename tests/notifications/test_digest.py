@@ -71,7 +71,7 @@ def test_digest_goes_out_at_eight_in_each_members_time_zone(morning):
 
     assert services.digests_send(now=NEW_YORK_8) == 1
     [for_english] = _sent_to(english)
-    assert for_english.subject == "Your day in Safqa, Jan. 15, 2031"
+    assert for_english.subject == "Your day in Safqa, Jan 15, 2031"
     body = for_english.body
     assert "Overdue" not in body
     assert "Due today (1)" in body and "Demo for Gulf Foods" in body and "15:00" in body  # 20:00 UTC in New York
