@@ -10,6 +10,7 @@ Environment variables (documented in README.md):
     TIME_ZONE        server default time zone, default Asia/Riyadh.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "axes",
     "core",
     "accounts",
     "crm",
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so the lockout page is rendered in the language the middlewares above activated.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The benchmark (bench/) reads each response's SQL query count from a header; off in production.
@@ -129,6 +133,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "core:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -278,6 +287,22 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
     SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+
+# Sign-in lockout (django-axes, database handler): LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address lock that pair out for LOGIN_COOLOFF_MINUTES. The pair, not the
+# username alone: locking a username would let anyone lock any colleague out by typing their name;
+# nor the address alone: a whole office behind one address would be locked out by one typo-prone
+# member. Unlock early: `manage.py axes_reset_username NAME` or the admin's "Access attempts".
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.login_locked_out"
+# Behind a reverse proxy REMOTE_ADDR is the proxy's: TRUSTED_PROXY_COUNT=N reads the client's
+# address from the N-th X-Forwarded-For entry counted from the right (set only behind N proxies).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
 
 # HSTS preloading is a commitment for the whole domain that a deployment makes on
 # purpose (SECURE_HSTS_PRELOAD=1); it is not a safe default, so its reminder is silenced.
