@@ -16,6 +16,7 @@ test with the command that installs it, rather than skipping the proof.
 import importlib
 import json
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -84,13 +85,22 @@ def _module(name: str):
     return importlib.import_module(f"{PACKAGE}.{name}")
 
 
-def _operation(operation_id: str):
-    """The generated module of one operation, whichever tag folder the generator put it in."""
+@pytest.fixture(scope="module")
+def operation(generated, schema_file):
+    """operation(method, path) -> the generated module of that operation, found by its operationId
+    in the schema (the generator names a module after it, in a folder named after its tag)."""
+    paths = json.loads(schema_file.read_text())["paths"]
     api = _module("api")
-    for info in pkgutil.walk_packages(api.__path__, f"{PACKAGE}.api."):
-        if info.name.rsplit(".", 1)[-1] == operation_id:
-            return importlib.import_module(info.name)
-    raise AssertionError(f"the generated client has no operation {operation_id}")
+    modules = {
+        info.name.rsplit(".", 1)[-1]: info.name for info in pkgutil.walk_packages(api.__path__, f"{PACKAGE}.api.")
+    }
+
+    def find(method: str, path: str):
+        name = re.sub(r"[^0-9a-z]+", "_", paths[path][method]["operationId"].lower())
+        assert name in modules, f"the generated client has no module for {method.upper()} {path} ({name})"
+        return importlib.import_module(modules[name])
+
+    return find
 
 
 def _model(name: str):
@@ -139,8 +149,8 @@ def test_write_bodies_ask_only_for_what_a_client_sends(generated):
         create()  # first_name is the one field a new contact needs
 
 
-def _full_copy_by_pages(api, page_size: int) -> tuple[dict[int, object], int]:
-    contacts_list = _operation("v1_contacts_list")
+def _full_copy_by_pages(api, operation, page_size: int) -> tuple[dict[int, object], int]:
+    contacts_list = operation("get", "/api/v1/contacts/")
     copy, cursor, pages = {}, _module("types").UNSET, 0
     while True:
         page = contacts_list.sync(client=api, page_size=page_size, cursor=cursor)
@@ -152,8 +162,8 @@ def _full_copy_by_pages(api, page_size: int) -> tuple[dict[int, object], int]:
         cursor = parse_qs(urlsplit(page.next_).query)["cursor"][0]
 
 
-def _changes(api, since=None, limit: int = 500) -> tuple[dict[int, object], set[int], str]:
-    changes_since = _operation("contacts_changes")
+def _changes(api, operation, since=None, limit: int = 500) -> tuple[dict[int, object], set[int], str]:
+    changes_since = operation("get", "/api/v1/contacts/changes/")
     unset = _module("types").UNSET
     changed, deleted, token = {}, set(), since
     while True:
@@ -165,30 +175,30 @@ def _changes(api, since=None, limit: int = 500) -> tuple[dict[int, object], set[
             return changed, deleted, token
 
 
-def test_full_sync_by_cursor_pages_then_changes_since_a_token_bring_the_tombstone(api, world):
+def test_full_sync_by_cursor_pages_then_changes_since_a_token_bring_the_tombstone(api, operation, world):
     for number in range(3):
         crm_services.contact_create(by=world.rep_a1, first_name=f"عميل {number}")
     visible = {contact.pk: contact.version for contact in Contact.objects.visible_to(world.rep_a1)}
 
-    copy, pages = _full_copy_by_pages(api, page_size=2)
+    copy, pages = _full_copy_by_pages(api, operation, page_size=2)
     assert pages == 3
     assert {id_: contact.version for id_, contact in copy.items()} == visible
 
-    changed, deleted, token = _changes(api, limit=2)  # a full pass by changes gives the token
+    changed, deleted, token = _changes(api, operation, limit=2)  # a full pass by changes gives the token
     assert set(changed) == set(visible) and deleted == set()
 
     crm_services.contact_update(contact=world.a1.contact, by=world.rep_a1, job_title="محاسب")
     crm_services.contact_delete(contact=world.a2.contact, by=world.rep_a2)
-    changed, deleted, token_after = _changes(api, since=token)
+    changed, deleted, token_after = _changes(api, operation, since=token)
     assert set(changed) == {world.a1.contact.pk}
     assert changed[world.a1.contact.pk].job_title == "محاسب"
     assert deleted == {world.a2.contact.pk}
     assert token_after != token
-    assert _changes(api, since=token_after)[:2] == ({}, set())
+    assert _changes(api, operation, since=token_after)[:2] == ({}, set())
 
 
-def test_a_create_retried_with_its_idempotency_key_makes_one_contact(api):
-    create = _operation("v1_contacts_create")
+def test_a_create_retried_with_its_idempotency_key_makes_one_contact(api, operation):
+    create = operation("post", "/api/v1/contacts/")
     body = _model("ContactRequest")(first_name="سارة", last_name="الحربي", email="sara@example.com")
     key = str(uuid.uuid4())
 
@@ -201,8 +211,9 @@ def test_a_create_retried_with_its_idempotency_key_makes_one_contact(api):
     assert Contact.objects.filter(email="sara@example.com").count() == 1
 
 
-def test_a_conditional_update_with_a_stale_etag_is_refused_and_retried_with_the_fresh_one(api, world):
-    retrieve, update = _operation("v1_contacts_retrieve"), _operation("v1_contacts_partial_update")
+def test_a_conditional_update_with_a_stale_etag_is_refused_and_retried_with_the_fresh_one(api, operation, world):
+    retrieve = operation("get", "/api/v1/contacts/{id}/")
+    update = operation("patch", "/api/v1/contacts/{id}/")
     patch = _model("PatchedContactRequest")
     contact_id = world.a1.contact.pk
     read = retrieve.sync_detailed(client=api, id=contact_id)
@@ -225,8 +236,8 @@ def test_a_conditional_update_with_a_stale_etag_is_refused_and_retried_with_the_
     assert done.headers["ETag"] == f'"{fresh.parsed.version + 1}"'
 
 
-def test_a_bulk_upsert_of_a_thousand_contacts_reports_the_one_bad_item(api):
-    bulk = _operation("v1_contacts_bulk_create")
+def test_a_bulk_upsert_of_a_thousand_contacts_reports_the_one_bad_item(api, operation):
+    bulk = operation("post", "/api/v1/contacts/bulk/")
     envelope = _model("BulkContactsRequest")
     # The item model the generator typed `items` with (its name is the schema's business): it must
     # know the contact fields, so a typo in a field name fails in the integrator's editor, not here.
