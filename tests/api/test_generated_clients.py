@@ -261,12 +261,44 @@ def test_a_bulk_upsert_of_a_thousand_contacts_reports_the_one_bad_item(api, oper
     assert Contact.objects.filter(external_source="erp").count() == 999
 
 
-def test_the_typescript_sync_example_type_checks_against_types_generated_from_the_schema(schema_file, tmp_path):
-    node_bin = ROOT / "node_modules" / ".bin"
-    generate = _tool(node_bin / "openapi-typescript", "npm ci")
-    tsc = _tool(node_bin / "tsc", "npm ci")
+@pytest.fixture(scope="module")
+def typescript_example(schema_file, tmp_path_factory) -> Path:
+    """examples/ts/ beside the types openapi-typescript generates from the schema (./safqa-api.d.ts,
+    the file the example's header tells an integrator to generate)."""
+    generate = _tool(ROOT / "node_modules" / ".bin" / "openapi-typescript", "npm ci")
+    folder = tmp_path_factory.mktemp("typescript")
     for name in ("sync.ts", "tsconfig.json"):
-        shutil.copy(ROOT / "examples" / "ts" / name, tmp_path / name)
-    # The example imports ./safqa-api: the file its README tells an integrator to generate.
-    _run([generate, str(schema_file), "--output", str(tmp_path / "safqa-api.d.ts")], cwd=tmp_path)
-    _run([tsc, "--noEmit", "-p", str(tmp_path / "tsconfig.json")], cwd=tmp_path)
+        shutil.copy(ROOT / "examples" / "ts" / name, folder / name)
+    _run([generate, str(schema_file), "--output", str(folder / "safqa-api.d.ts")], cwd=folder)
+    return folder
+
+
+def test_the_typescript_sync_example_type_checks_against_types_generated_from_the_schema(typescript_example):
+    tsc = _tool(ROOT / "node_modules" / ".bin" / "tsc", "npm ci")
+    _run([tsc, "--noEmit", "-p", str(typescript_example / "tsconfig.json")], cwd=typescript_example)
+
+
+def test_the_typescript_sync_example_runs_against_the_live_server(typescript_example, world, live_server, tmp_path):
+    tsc = _tool(ROOT / "node_modules" / ".bin" / "tsc", "npm ci")
+    node = shutil.which("node") or pytest.fail("node is missing (Node 20, as for `make install`)")
+    _run(
+        [tsc, "-p", str(typescript_example / "tsconfig.json"), "--noEmit", "false", "--outDir", str(tmp_path)],
+        cwd=tmp_path,
+    )
+    (tmp_path / "package.json").write_text('{"type": "module"}')
+    _record, token = api_token_create(user=world.rep_a1, name="typescript example")
+    safqa = json.dumps({"baseUrl": live_server.url, "token": token})
+    script = (
+        f"const example = await import({json.dumps((tmp_path / 'sync.js').as_uri())}); await example.main({safqa});"
+    )
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    created = Contact.objects.get(email="layla@example.com")
+    assert created.job_title == "مديرة مشتريات"
+    assert result.stdout.splitlines() == [
+        "full sync: 2 contacts",
+        f"created {created.pk}, now version {created.version}",
+        f"after changes: 3 contacts; save the token {result.stdout.rsplit(' ', 1)[-1].strip()}",
+    ]
