@@ -251,7 +251,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only, size-limited, for every API view: no operation offers form or multipart bodies
+    # (the web pages are plain Django views with their own forms, not DRF).
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.LimitedJSONParser"],
+    # Every API view documents the shared headers and the one error shape (core/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.SafqaAutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "PAGE_SIZE": 100,
 }
@@ -268,6 +272,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Separate request and response components (Contact / ContactRequest / PatchedContactRequest): a request
+    # body lists only what a client may send, read-only fields appear in responses only.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.postprocess_schema",
+    ],
 }
 
 # Security: strict by default when DEBUG is off; `check --deploy` passes with

@@ -11,6 +11,7 @@ its retry runs again.
 import functools
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -24,6 +25,9 @@ from core.models import IdempotencyKey
 
 KEY_TTL = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Visible ASCII, spaces only inside: what an HTTP header carries unchanged (the schema documents it).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
+_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 class IdempotencyKeyReused(exceptions.APIException):
@@ -52,8 +56,7 @@ def idempotent(handler):
         key = request.headers.get("Idempotency-Key")
         if key is None:
             return handler(self, request, *args, **kwargs)
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH or not key.isascii():
+        if len(key) > MAX_KEY_LENGTH or not _KEY.fullmatch(key):
             raise exceptions.ValidationError(
                 {"Idempotency-Key": [_("Send an Idempotency-Key of 1 to 255 ASCII characters.")]}
             )
@@ -84,4 +87,6 @@ def idempotent(handler):
                 transaction.set_rollback(True)
             return response
 
+    # Read by the schema (core.api.schema), which documents the header on exactly these operations.
+    wrapper.honours_idempotency_key = True
     return wrapper

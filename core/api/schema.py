@@ -1,15 +1,27 @@
 """OpenAPI: the error shape, the headers and the error responses every endpoint shares.
 
-`SafqaAutoSchema` adds them to each operation, so a viewset does not repeat them:
-If-Match on PUT/PATCH/DELETE and on the actions a viewset lists in
-`if_match_actions`, Idempotency-Key on every POST, and the error responses.
+`SafqaAutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) adds them to each operation, so a view
+does not repeat them, and documents only what the view really does:
+
+- `If-Match` on the writes that honour it: PUT/PATCH/DELETE of versioned records (views with
+  `expected_version`, see core/api/viewsets.py) and the actions a viewset lists in `if_match_actions`;
+- `Idempotency-Key` on every POST whose handler is wrapped in `core.api.idempotency.idempotent`;
+- `ETag` on the single-record answers of versioned records, `Retry-After` on 429;
+- path ids typed as integers (the routes accept any text, so a malformed id still answers the JSON 404);
+- every 4xx answer with the one error component, `Error`.
+
+`postprocess_schema` (a drf-spectacular postprocessing hook) adds what a single operation cannot:
+OpenAPI links from each create to the operations on the created record.
 """
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance, get_view_model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
+
+from core.api.idempotency import IDEMPOTENCY_KEY_PATTERN, MAX_KEY_LENGTH
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -35,9 +47,30 @@ IF_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": IDEMPOTENCY_KEY_PATTERN},
     OpenApiParameter.HEADER,
-    description=str(_("Any unique string (a UUID): a retry with the same key returns the first response.")),
+    description=str(
+        _(
+            "Any unique string of 1 to 255 visible ASCII characters (a UUID): a retry with the same key within "
+            "24 hours returns the first response; the same key with another request answers 422."
+        )
+    ),
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    {"type": "integer", "minimum": 0},
+    OpenApiParameter.HEADER,
+    description=str(_("Seconds to wait before sending another request.")),
+    response=["429"],
+    required=True,
+)
+ETAG = OpenApiParameter(
+    "ETag",
+    {"type": "string", "pattern": r'^"[0-9]+"$'},
+    OpenApiParameter.HEADER,
+    description=str(_("The record's version; send it back in If-Match to change this version only.")),
+    response=["200", "201"],
+    required=True,
 )
 
 ERROR_DESCRIPTIONS = {
@@ -48,31 +81,77 @@ ERROR_DESCRIPTIONS = {
     "409": _("The record cannot be deleted while other records depend on it."),
     "412": _("If-Match does not match the record's current version."),
     "413": _("The request body is too large."),
+    "414": _("The URL is too long (answered by the web server, without a JSON body)."),
     "415": _("Unsupported content type; send application/json."),
     "422": _("The Idempotency-Key was already used for a different request."),
     "429": _("Too many requests; retry after the number of seconds in Retry-After."),
 }
+# Answered before Safqa sees the request, so there is no error body to promise.
+NO_BODY = {"414"}
+
+
+def honours_idempotency_key(handler) -> bool:
+    return getattr(handler, "honours_idempotency_key", False)
 
 
 class SafqaAutoSchema(AutoSchema):
+    def _handler(self):
+        """The view method that serves this operation (the viewset action, or the APIView's method)."""
+        action = getattr(self.view, "action", None)
+        return getattr(self.view, action or self.method.lower(), None)
+
     def _if_match(self) -> bool:
         action = getattr(self.view, "action", None)
-        return self.method in ("PUT", "PATCH", "DELETE") or action in getattr(self.view, "if_match_actions", ())
+        if action in getattr(self.view, "if_match_actions", ()):
+            return True
+        # Versioned records' viewsets (core.api.viewsets.SafqaViewSetMixin) check If-Match on every write.
+        return self.method in ("PUT", "PATCH", "DELETE") and callable(getattr(self.view, "expected_version", None))
+
+    def _idempotent(self) -> bool:
+        return self.method == "POST" and honours_idempotency_key(self._handler())
+
+    def _sends_etag(self) -> bool:
+        # core.api.etag.ETagMixin sets ETag on a 2xx whose body is one record with a `version`.
+        if not callable(getattr(self.view, "expected_version", None)) or self.method == "DELETE":
+            return False
+        serializer = self.get_response_serializers()
+        if isinstance(serializer, dict):
+            serializer = serializer.get(200) or serializer.get(201) or serializer.get("200") or serializer.get("201")
+        serializer = force_instance(serializer)
+        if not isinstance(serializer, serializers.Serializer) or self._is_list_view():
+            return False
+        return "version" in serializer.fields
 
     def get_override_parameters(self):
         parameters = list(super().get_override_parameters())
         if self._if_match():
             parameters.append(IF_MATCH)
-        if self.method == "POST":
+        if self._idempotent():
             parameters.append(IDEMPOTENCY_KEY)
+        if self._sends_etag():
+            parameters.append(ETAG)
+        parameters.append(RETRY_AFTER)
+        return parameters
+
+    def _resolve_path_parameters(self, variables):
+        parameters = super()._resolve_path_parameters(variables)
+        # The routes take any text as the id (lookup_value_regex), so that a malformed id answers the
+        # JSON 404; the id itself is the model's integer primary key.
+        model = get_view_model(self.view, emit_warnings=False)
+        lookup = getattr(self.view, "lookup_url_kwarg", None) or getattr(self.view, "lookup_field", "pk")
+        if model is not None and getattr(self.view, "lookup_field", "pk") in ("pk", "id"):
+            integer_pk = model._meta.pk.get_internal_type() in ("AutoField", "BigAutoField", "IntegerField")
+            for parameter in parameters:
+                if integer_pk and parameter["name"] in (lookup, "id", "pk"):
+                    parameter["schema"] = {"type": "integer"}
         return parameters
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
-        codes = ["400", "401", "403", "404", "429"]
+        codes = ["400", "401", "403", "404", "414", "429"]
         if self.method in ("POST", "PUT", "PATCH"):
             codes += ["413", "415"]
-        if self.method == "POST":
+        if self._idempotent():
             codes.append("422")
         if self._if_match():
             codes.append("412")
@@ -80,6 +159,48 @@ class SafqaAutoSchema(AutoSchema):
             codes.append("409")
         for code in codes:
             if code not in responses:
-                responses[code] = self._get_response_for_code(ErrorSerializer, code, direction=direction)
-                responses[code]["description"] = str(ERROR_DESCRIPTIONS[code])
+                responses[code] = {"description": str(ERROR_DESCRIPTIONS[code])}
+        error = self._get_response_for_code(ErrorSerializer, "400", direction=direction)["content"]
+        for code, response in responses.items():
+            # Every error the API answers has the one shape, whatever a view's own decorator said.
+            if code[0] in "45" and code not in NO_BODY:
+                response["content"] = error
+            response.setdefault("description", str(ERROR_DESCRIPTIONS.get(code, "")))
+            if code == "429":
+                response.setdefault("headers", {}).update(self._get_response_headers_for_code("429", direction))
         return responses
+
+
+def _operations(result):
+    for path, item in result.get("paths", {}).items():
+        for method, operation in item.items():
+            if method in ("get", "put", "patch", "post", "delete"):
+                yield path, method, operation
+
+
+def postprocess_schema(result, generator, request, public):
+    """OpenAPI links: from a create's answer to the operations on the record it made (id from the body).
+
+    Generated clients and schemathesis' stateful phase follow them: create a contact, then read,
+    update, delete, merge it; create a deal, then move, win or lose it.
+    """
+    for path, method, operation in list(_operations(result)):
+        if method != "post" or "{" in path:
+            continue
+        created = operation.get("responses", {}).get("201")
+        if created is None:
+            continue
+        detail_prefix = f"{path}{{id}}/"
+        links = {}
+        for other_path, _other_method, other in _operations(result):
+            if not other_path.startswith(detail_prefix) or other_path.count("{") != 1:
+                continue
+            operation_id = other["operationId"]
+            links[operation_id] = {
+                "operationId": operation_id,
+                "parameters": {"id": "$response.body#/id"},
+                "description": str(_("The record just created.")),
+            }
+        if links:
+            created["links"] = links
+    return result

@@ -6,6 +6,7 @@ from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.api.idempotency import idempotent
 from core.api.viewsets import VisibleQuerysetMixin
 from webhooks import services
 from webhooks.api.serializers import DeliverySerializer, SubscriptionCreatedSerializer, SubscriptionSerializer
@@ -35,6 +36,7 @@ class SubscriptionViewSet(
     permission_classes = [permissions.IsAuthenticated, MaySubscribe]
 
     @extend_schema(responses={201: SubscriptionCreatedSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
