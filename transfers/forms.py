@@ -43,3 +43,16 @@ class MappingForm(forms.Form):
 
     def mapping(self) -> dict:
         return {key[4:]: value for key, value in self.cleaned_data.items() if key.startswith("col_") and value}
+
+
+class DuplicateCheckForm(forms.Form):
+    """The contact form's fields the duplicate warning looks at (query parameters, so they are checked here).
+
+    A Django CharField refuses NUL, which PostgreSQL cannot compare with; the company must be an id.
+    """
+
+    email = forms.CharField(required=False, max_length=254)
+    phone_raw = forms.CharField(required=False, max_length=64)
+    first_name = forms.CharField(required=False, max_length=150)
+    last_name = forms.CharField(required=False, max_length=150)
+    company = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)

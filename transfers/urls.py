@@ -17,6 +17,4 @@ urlpatterns = [
     path("contacts/duplicate-check/", views.contact_duplicate_check, name="contact_duplicate_check"),
     path("merge/<str:kind>/", views.merge, name="merge"),
     path("merges/<int:pk>/undo/", views.merge_undo, name="merge_undo"),
-    path("api/v1/contacts/duplicates/", views.api_contact_duplicates, name="api_contact_duplicates"),
-    path("api/v1/contacts/merge/", views.api_contact_merge, name="api_contact_merge"),
 ]

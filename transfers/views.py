@@ -1,4 +1,4 @@
-"""Import, export, duplicates and merge pages, plus the two API endpoints."""
+"""Import, export, duplicates and merge pages (the merge and duplicates API: crm/api/views.py)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,10 +8,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
-from rest_framework.decorators import api_view
-from rest_framework.response import Response
 
 from crm.filtersets import CompanyFilterSet, ContactFilterSet
 from crm.models import Activity, Company, Contact
@@ -20,7 +16,7 @@ from pipeline.models import Deal
 from transfers import exporting, importing, merging
 from transfers.duplicates import duplicate_pairs, similar_contacts
 from transfers.filtersets import ActivityFilterSet
-from transfers.forms import MappingForm, UploadForm
+from transfers.forms import DuplicateCheckForm, MappingForm, UploadForm
 from transfers.models import ImportJob, ImportStatus, Merge
 from transfers.readers import FileProblem
 from transfers.tasks import run_import
@@ -201,12 +197,20 @@ def duplicates(request):
 @login_required
 def contact_duplicate_check(request):
     """HTMX: a non-blocking warning on the contact form when the contact looks like an existing one."""
+    form = DuplicateCheckForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(
+            gettext("The contact's details could not be checked for duplicates: a value is not valid."),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    data = form.cleaned_data
     matches = similar_contacts(
         user=request.user,
-        email=request.GET.get("email", ""),
-        phone=request.GET.get("phone_raw", ""),
-        name=" ".join(p for p in (request.GET.get("first_name", ""), request.GET.get("last_name", "")) if p),
-        company_id=request.GET.get("company") or None if (request.GET.get("company") or "").isdigit() else None,
+        email=data["email"],
+        phone=data["phone_raw"],
+        name=" ".join(part for part in (data["first_name"], data["last_name"]) if part),
+        company_id=data["company"],
     )
     return render(request, "transfers/partials/duplicate_warning.html", {"matches": matches})
 
@@ -275,116 +279,3 @@ def merge_undo(request, pk: int):
     else:
         messages.success(request, gettext("The merge was undone."))
     return redirect("transfers:duplicates")
-
-
-# API -------------------------------------------------------------------------
-
-_DUPLICATE = inline_serializer(
-    "ContactDuplicate",
-    {
-        "id": serializers.IntegerField(),
-        "name": serializers.CharField(),
-        "email": serializers.CharField(),
-        "phone": serializers.CharField(),
-        "company": serializers.CharField(allow_null=True),
-    },
-)
-_ERROR = inline_serializer(
-    "TransfersError",
-    {
-        "error": inline_serializer(
-            "TransfersErrorBody",
-            {"code": serializers.CharField(), "message": serializers.CharField(), "fields": serializers.DictField()},
-        )
-    },
-)
-
-
-@extend_schema(
-    tags=["contacts"],
-    summary="Contacts that look like the one described (same email, phone, or name)",
-    parameters=[
-        OpenApiParameter("email", str, required=False),
-        OpenApiParameter("phone", str, required=False, description="Any format; compared in E.164."),
-        OpenApiParameter("name", str, required=False, description="Compared with the Arabic-aware normalization."),
-    ],
-    responses={200: inline_serializer("ContactDuplicates", {"results": _DUPLICATE.__class__(many=True)})},
-)
-@api_view(["GET"])
-def api_contact_duplicates(request):
-    matches = similar_contacts(
-        user=request.user,
-        email=request.query_params.get("email", ""),
-        phone=request.query_params.get("phone", ""),
-        name=request.query_params.get("name", ""),
-    )
-    return Response(
-        {
-            "results": [
-                {
-                    "id": c.pk,
-                    "name": c.full_name,
-                    "email": c.email,
-                    "phone": c.phone,
-                    "company": c.company.name if c.company_id else None,
-                }
-                for c in matches
-            ]
-        }
-    )
-
-
-@extend_schema(
-    tags=["contacts"],
-    summary="Merge contacts into a survivor (activities, deals, follow-ups and tags move to it)",
-    request=inline_serializer(
-        "ContactMergeRequest",
-        {
-            "survivor": serializers.IntegerField(),
-            "merge": serializers.ListField(child=serializers.IntegerField()),
-            "choices": serializers.DictField(
-                child=serializers.IntegerField(), required=False, help_text="field name → id whose value survives"
-            ),
-        },
-    ),
-    responses={
-        201: inline_serializer(
-            "ContactMergeResult", {"merge": serializers.IntegerField(), "survivor": serializers.IntegerField()}
-        ),
-        400: _ERROR,
-    },
-)
-@api_view(["POST"])
-def api_contact_merge(request):
-    data = request.data
-    try:
-        survivor = int(data.get("survivor"))
-        if not isinstance(data.get("merge"), list):
-            raise TypeError
-        others = [int(pk) for pk in data["merge"]]
-    except (TypeError, ValueError):
-        return Response(
-            {
-                "error": {
-                    "code": "invalid",
-                    "message": gettext("Send “survivor” (an id) and “merge” (a list of ids)."),
-                    "fields": {},
-                }
-            },
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    choices = data.get("choices") or {}
-    try:
-        done = merging.merge_records(
-            by=request.user,
-            kind="contact",
-            survivor_id=survivor,
-            other_ids=others,
-            choices=choices if isinstance(choices, dict) else {},
-        )
-    except ValidationError as exc:
-        return Response(
-            {"error": {"code": "invalid", "message": " ".join(exc.messages), "fields": {}}},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-    return Response({"merge": done.pk, "survivor": done.survivor_id}, status=status.HTTP_201_CREATED)

@@ -5,10 +5,75 @@ import datetime
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
+
+# Ids are PostgreSQL bigints.
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
+
+
+def parse_id(value) -> int | None:
+    """`value` as a record id: a JSON integer, or a string of ASCII digits, within bigint range; else None.
+
+    Anything else is refused rather than coerced: DRF would hand a float to the database
+    lookup (1.5 silently becomes record 1; 1e400, an infinity, raised OverflowError, a 500),
+    and Python's int() also reads "١", " 1" and "1_0".
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit() and len(value) <= 20:
+        value = int(value)
+    if isinstance(value, int) and _ID_MIN <= value <= _ID_MAX:
+        return value
+    return None
+
+
+class IdField(serializers.IntegerField):
+    """A record id in a request body (see parse_id), for ids that are not looked up by a related field."""
+
+    default_error_messages = {"invalid": _("Enter a valid id: a whole number.")}
+
+    def to_internal_value(self, data):
+        value = parse_id(data)
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A primary-key relation that accepts only a valid id (parse_id) and answers a clear error otherwise."""
+
+    default_error_messages = {"invalid_id": _("Enter a valid id: a whole number.")}
+
+    def to_internal_value(self, data):
+        pk = parse_id(data)
+        if pk is None:
+            self.fail("invalid_id")
+        return super().to_internal_value(pk)
+
+
+def _with_strict_ids(field):
+    """`field` with every plain PrimaryKeyRelatedField in it (alone, many=True, a list's child) an IdRelatedField.
+
+    Rebuilt from the arguments DRF keeps on each field (`_args`, `_kwargs`), so a serializer
+    that declares `serializers.PrimaryKeyRelatedField(...)` is covered without knowing it.
+    """
+    if type(field) is PrimaryKeyRelatedField:
+        return IdRelatedField(*field._args, **field._kwargs)
+    if isinstance(field, ManyRelatedField) and type(field.child_relation) is PrimaryKeyRelatedField:
+        field.child_relation = _with_strict_ids(field.child_relation)
+        field.child_relation.bind(field_name="", parent=field)
+    elif isinstance(field, serializers.ListField) and type(field.child) is PrimaryKeyRelatedField:
+        field.child = _with_strict_ids(field.child)
+        field.child.bind(field_name="", parent=field)
+    return field
 
 
 class StrictSerializerMixin:
-    """Refuse fields the serializer does not know (a typo must not be silently dropped)."""
+    """Refuse fields the serializer does not know (a typo must not be silently dropped) and ids that are not ids."""
+
+    def get_fields(self):
+        # The fields are this serializer's own deep copies (DRF), so they may be replaced here.
+        return {name: _with_strict_ids(field) for name, field in super().get_fields().items()}
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -18,7 +83,7 @@ class StrictSerializerMixin:
         return super().to_internal_value(data)
 
 
-class VisiblePrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+class VisiblePrimaryKeyRelatedField(IdRelatedField):
     """A reference to a record the caller may see; any other id is refused like one that does not exist."""
 
     def get_queryset(self):
@@ -53,6 +118,7 @@ class UTCDateTimeField(serializers.DateTimeField):
 
 
 class SafqaModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
+    serializer_related_field = IdRelatedField
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,

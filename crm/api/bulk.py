@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from accounts.models import Team, User
 from core.api.errors import _field_errors
+from core.api.serializers import IdRelatedField, parse_id
 from crm import services
 from crm.api.serializers import ContactSerializer
 from crm.models import Company, Contact, Tag
@@ -21,7 +22,7 @@ from crm.models import Company, Contact, Tag
 DEADLOCK = "40P01"  # PostgreSQL's SQLSTATE for a transaction aborted to break a deadlock
 
 
-class PrefetchedRelatedField(serializers.PrimaryKeyRelatedField):
+class PrefetchedRelatedField(IdRelatedField):
     """Looks ids up in a dict read once for the whole batch (context["prefetched"][name])."""
 
     def __init__(self, name, **kwargs):
@@ -29,12 +30,9 @@ class PrefetchedRelatedField(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, str)):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        try:
-            pk = int(data)
-        except (TypeError, ValueError):
-            self.fail("incorrect_type", data_type=type(data).__name__)
+        pk = parse_id(data)
+        if pk is None:
+            self.fail("invalid_id")
         record = self.context["prefetched"][self.lookup_name].get(pk)
         if record is None:
             self.fail("does_not_exist", pk_value=data)
@@ -62,17 +60,30 @@ def _ids(items, name, many=False) -> set[int]:
     for item in items:
         value = item.get(name)
         for one in value if many and isinstance(value, list) else [value]:
-            if isinstance(one, int) and not isinstance(one, bool):
-                found.add(one)
-            elif isinstance(one, str) and one.isdigit():
-                found.add(int(one))
+            pk = parse_id(one)
+            if pk is not None:
+                found.add(pk)
     return found
 
 
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL can hold `text`: no NUL, no lone surrogate (a JSON "\\ud800" escape)."""
+    if text.isprintable():  # the usual case; NUL and surrogates are not printable
+        return True
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
 def _key(item) -> tuple[str, str] | None:
+    """The item's (external_source, external_id); None when it has none, or one that cannot be looked up.
+
+    An unstorable key is not looked up (the query itself would fail, a 500 for the whole batch);
+    the item's validation then refuses the field, an error for that item only.
+    """
     source, external_id = item.get("external_source", ""), item.get("external_id")
     if isinstance(source, str) and isinstance(external_id, (str, int)) and not isinstance(external_id, bool):
-        return source.strip(), str(external_id).strip()
+        key = source.strip(), str(external_id).strip()
+        if _storable(key[0]) and _storable(key[1]):
+            return key
     return None
 
 
@@ -145,7 +156,9 @@ def _write_round(indexes, items, results, existing, editable, context, user) -> 
         key = _key(item)
         instance = existing.get(key) if key else None
         if instance is not None and instance.pk not in editable:
-            result["errors"] = {"external_id": [_("A contact with this external id exists and you cannot edit it.")]}
+            # Answered exactly as any taken key is (crm.services._external_id_conflicts, and the one-record
+            # create), so a caller learns nothing about a contact they may not see or edit.
+            result["errors"] = {"external_id": [_("Another contact already has this external id.")]}
             continue
         serializer = validators[instance is not None]
         if not _check(serializer, instance, item):

@@ -6,17 +6,25 @@ live in the services (and the models' clean()), which the web uses too.
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import ManyRelatedField, PKOnlyObject, PrimaryKeyRelatedField
 
 from accounts.models import Team, User
-from core.api.serializers import SafqaModelSerializer, StrictSerializerMixin, VisiblePrimaryKeyRelatedField, caller
+from core.api.serializers import (
+    IdField,
+    SafqaModelSerializer,
+    StrictSerializerMixin,
+    VisiblePrimaryKeyRelatedField,
+    caller,
+)
 from crm import services
 from crm.models import Activity, Company, Contact, FollowUp, Tag
 from crm.selectors import attach_tag_ids
 from pipeline.models import Deal
+from transfers.merging import MERGE_FIELDS
 
 TIMESTAMPS = ["version", "created_at", "updated_at"]
 _SKIP = object()
@@ -199,6 +207,83 @@ class BulkItemResultSerializer(serializers.Serializer):
 
 class BulkResultSerializer(serializers.Serializer):
     results = BulkItemResultSerializer(many=True)
+
+
+class MergeSerializer(StrictSerializerMixin, serializers.Serializer):
+    """A merge request: the record that stays, those merged into it, and whose value each field keeps.
+
+    The ids are checked here only as ids; whether the caller may edit the records is the
+    merge service's check (transfers.merging), the same as on the web page.
+    """
+
+    # Set by subclasses: the field names a choice may name (transfers.merging.MERGE_FIELDS).
+    merge_fields: tuple[str, ...] = ()
+
+    survivor = IdField(help_text=_("Id of the record that stays."))
+    merge = serializers.ListField(
+        child=IdField(), allow_empty=False, max_length=100, help_text=_("Ids of the records merged into the survivor.")
+    )
+    choices = serializers.DictField(
+        child=IdField(),
+        required=False,
+        help_text=_("Field name → id of the record (the survivor or a merged one) whose value the survivor keeps."),
+    )
+
+    def validate_choices(self, value):
+        unknown = sorted(set(value) - set(self.merge_fields))
+        if unknown:
+            raise serializers.ValidationError(
+                _("These fields cannot be chosen: %(names)s. Choose among: %(fields)s.")
+                % {"names": ", ".join(unknown), "fields": ", ".join(self.merge_fields)}
+            )
+        return value
+
+    def validate(self, attrs):
+        merged = [pk for pk in dict.fromkeys(attrs["merge"]) if pk != attrs["survivor"]]
+        if not merged:
+            raise serializers.ValidationError({"merge": [_("Choose at least two records to merge.")]})
+        ids = {attrs["survivor"], *merged}
+        if any(pk not in ids for pk in attrs.get("choices", {}).values()):
+            raise serializers.ValidationError(
+                {"choices": [_("Each choice must be the id of the survivor or of a merged record.")]}
+            )
+        return {**attrs, "merge": merged}
+
+
+class ContactMergeSerializer(MergeSerializer):
+    merge_fields = tuple(MERGE_FIELDS["contact"])
+
+
+class MergeResultSerializer(serializers.Serializer):
+    merge = serializers.IntegerField(help_text=_("Id of the merge (it can be undone on the possible duplicates page)."))
+    survivor = serializers.IntegerField()
+
+
+class DuplicatesQuerySerializer(serializers.Serializer):
+    """What a possible duplicate is looked for by; DRF's CharField refuses NUL and lone surrogates."""
+
+    email = serializers.CharField(required=False, allow_blank=True, max_length=254)
+    phone = serializers.CharField(
+        required=False, allow_blank=True, max_length=64, help_text=_("Any format; compared in E.164.")
+    )
+    name = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=300,
+        help_text=_("Compared with the Arabic-aware normalization."),
+    )
+
+
+class ContactDuplicateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    email = serializers.CharField()
+    phone = serializers.CharField()
+    company = serializers.CharField(allow_null=True)
+
+
+class ContactDuplicatesSerializer(serializers.Serializer):
+    results = ContactDuplicateSerializer(many=True)
 
 
 class ActivitySerializer(SafqaModelSerializer):

@@ -16,10 +16,16 @@ from crm.api.serializers import (
     BulkContactsSerializer,
     BulkResultSerializer,
     CompanySerializer,
+    ContactDuplicatesSerializer,
+    ContactMergeSerializer,
     ContactSerializer,
+    DuplicatesQuerySerializer,
     FollowUpSerializer,
+    MergeResultSerializer,
 )
 from crm.models import Activity, Company, Contact, FollowUp
+from transfers import merging
+from transfers.duplicates import similar_contacts
 
 
 class Conflict(exceptions.APIException):
@@ -58,6 +64,51 @@ class ContactViewSet(SafqaModelViewSet):
         envelope = BulkContactsSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
         results = contacts_bulk_upsert(items=envelope.validated_data["items"], request=request)
+        return Response({"results": results})
+
+    @extend_schema(
+        summary="Merge contacts into a survivor (activities, deals, follow-ups and tags move to it)",
+        request=ContactMergeSerializer,
+        responses={201: MergeResultSerializer},
+    )
+    @action(detail=False, methods=["post"], url_path="merge", filter_backends=[], pagination_class=None)
+    @idempotent
+    def merge(self, request):
+        """The same merge as the possible-duplicates page (transfers.merging), for records the caller may edit."""
+        serializer = ContactMergeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        # A record the caller may not edit, or may not see, is refused by the service with one message.
+        done = merging.merge_records(
+            by=request.user,
+            kind="contact",
+            survivor_id=data["survivor"],
+            other_ids=data["merge"],
+            choices=data.get("choices", {}),
+        )
+        return Response({"merge": done.pk, "survivor": done.survivor_id}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Contacts that look like the one described (same email, phone, or name)",
+        parameters=[DuplicatesQuerySerializer],
+        responses={200: ContactDuplicatesSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="duplicates", filter_backends=[], pagination_class=None)
+    def duplicates(self, request):
+        """Up to 10 visible contacts with the same email, the same phone (any format) or the same normalized name."""
+        query = DuplicatesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        matches = similar_contacts(user=request.user, **query.validated_data)
+        results = [
+            {
+                "id": contact.pk,
+                "name": contact.full_name,
+                "email": contact.email,
+                "phone": contact.phone,
+                "company": contact.company.name if contact.company_id else None,
+            }
+            for contact in matches
+        ]
         return Response({"results": results})
 
 
