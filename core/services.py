@@ -7,10 +7,10 @@ from core.querysets import is_admin
 
 
 class Ownership:
-    """Who may own a new record in which team, as decided for one acting user `by`.
+    """Who may own a record in which team, as decided for one acting user `by` (see `check`).
 
-    A rep creates records for themselves in one of their teams; a manager may
-    assign them to a member of a team they manage; an admin to anyone.
+    A rep keeps records for themselves in one of their teams; a manager may
+    assign them to a member of a team they manage, in that team; an admin to anyone.
 
     The memberships it needs are read once per person and kept, so a batch of
     thousands of records (an import, a bulk upsert) asks a few queries in all.
@@ -40,26 +40,72 @@ class Ownership:
         if self._managed_users is None:
             from accounts.models import Membership
 
-            managed_teams = [team.pk for team, manager in self.teams_of(self.by) if manager]
             self._managed_users = set(
-                Membership.objects.filter(team_id__in=managed_teams).values_list("user_id", flat=True)
+                Membership.objects.filter(team_id__in=self._managed_team_ids()).values_list("user_id", flat=True)
             )
         return self._managed_users
 
-    def resolve(self, *, owner=None, team=None):
-        """(owner, team) for a new record; raises ValidationError (translated) for an assignment `by` may not make."""
+    def _managed_team_ids(self) -> set[int]:
+        return {team.pk for team, manager in self.teams_of(self.by) if manager}
+
+    def check(self, *, owner, team) -> None:
+        """The one rule for which team a record may belong to, and to whom, as `by` assigns it.
+
+        Every write that sets a record's owner or team asks it: creation, an edit, a batch
+        (import, bulk upsert), a merge, the admin site. The owner must be a member of the
+        team; a rep puts records only in their own teams; a manager hands records to others
+        only in the teams they manage; an admin may do anything. Raises a translated
+        ValidationError naming the field at fault.
+        """
         by = self.by
-        owner = owner or by
-        teams = self.teams_of(owner)
+        if is_admin(by):
+            return
+        if team.pk not in self.team_ids_of(owner):
+            raise ValidationError({"team": _("%(user)s is not a member of that team.") % {"user": owner}})
+        if owner.pk != by.pk and owner.pk not in self._managed_user_ids():
+            raise ValidationError({"owner": _("You can only assign records to people in the teams you manage.")})
+        # A rep's own records are in a team of theirs by the first rule.
+        if owner.pk != by.pk and team.pk not in self._managed_team_ids():
+            raise ValidationError({"team": _("You can only put other people's records in the teams you manage.")})
+
+    def resolve(self, *, owner=None, team=None):
+        """(owner, team) for a new record; raises ValidationError (translated) for an assignment `by` may not make.
+
+        Without a team, the record goes to the first team of the owner's that `by` may put it in.
+        """
+        owner = owner or self.by
         if team is None:
+            teams = [team for team, _manager in self.teams_of(owner)]
             if not teams:
                 raise ValidationError({"owner": _("%(user)s is not a member of any team yet.") % {"user": owner}})
-            team = teams[0][0]
-        if team.pk not in self.team_ids_of(owner) and not is_admin(by):
-            raise ValidationError({"team": _("%(user)s is not a member of that team.") % {"user": owner}})
-        if owner.pk != by.pk and not is_admin(by) and owner.pk not in self._managed_user_ids():
-            raise ValidationError({"owner": _("You can only assign records to people in the teams you manage.")})
+            team = next((team for team in teams if self._allows(owner, team)), teams[0])
+        self.check(owner=owner, team=team)
         return owner, team
+
+    def change(self, *, record, owner=None, team=None, team_follows_owner: bool = False):
+        """(owner, team) to write on a stored `record` given a new `owner` and/or `team` (None: not given).
+
+        When either differs from the record's, the result is checked like an assignment on
+        creation (`check`); an edit that moves neither is not, so a record whose owner has
+        since left its team can still be corrected. A new owner keeps the record's team;
+        with `team_follows_owner` (deals) one who is not in it takes the record to their
+        own first team instead. Given values that move nothing come back as given.
+        """
+        owner_moves = owner is not None and owner.pk != record.owner_id
+        team_moves = team is not None and team.pk != record.team_id
+        if not owner_moves and not team_moves:
+            return owner, team
+        owner = owner if owner is not None else record.owner
+        if team is None and team_follows_owner and record.team_id not in self.team_ids_of(owner):
+            return self.resolve(owner=owner)
+        return self.resolve(owner=owner, team=team if team is not None else record.team)
+
+    def _allows(self, owner, team) -> bool:
+        try:
+            self.check(owner=owner, team=team)
+        except ValidationError:
+            return False
+        return True
 
 
 def resolve_owner_and_team(*, by, owner=None, team=None):

@@ -152,15 +152,25 @@ def _changed_record(model, ownership: Ownership, write: Write, stored_version: i
         raise ValidationError(_("This record was deleted meanwhile."))
     if write.expected_version is not None and stored_version != write.expected_version:
         raise StaleVersionError(current_version=stored_version)
-    owner = write.fields.get("owner")
-    if owner is not None and owner.pk != record.owner_id:
-        ownership.resolve(owner=owner, team=record.team)
+    _owner, team = ownership.change(record=record, owner=write.fields.get("owner"), team=write.fields.get("team"))
+    if model is Company and team is not None and team.pk != record.team_id:
+        _refuse_leaving_customers(record)
     consent_before = (getattr(record, "consent_marketing", None), getattr(record, "consent_data_sharing", None))
     _apply(record, write.fields)
     if model is Contact and (record.consent_marketing, record.consent_data_sharing) != consent_before:
         record.consent_updated_at = timezone.now()
     record.version = stored_version + 1
     return record
+
+
+def _refuse_leaving_customers(company: Company) -> None:
+    """A company moves to another team only alone: its contacts and deals must be in its team (their clean())."""
+    from pipeline.models import Deal
+
+    if Contact.objects.filter(company_id=company.pk).exists() or Deal.objects.filter(company_id=company.pk).exists():
+        raise ValidationError(
+            {"team": _("This company has contacts or deals in its team, so it cannot move to another team.")}
+        )
 
 
 def _stored_versions(model, ids: list[int], *, lock: bool) -> dict[int, int]:

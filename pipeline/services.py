@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.services import mark_dirty_for, mark_dirty_since
 from core import sync
 from core.exceptions import StaleVersionError
-from core.services import resolve_owner_and_team
+from core.services import Ownership, resolve_owner_and_team
 from pipeline.models import Deal, Pipeline, Stage, StageChange, StageKind
 from webhooks import events as webhook_events
 
@@ -94,24 +94,21 @@ def _save(deal: Deal, update_fields: list[str] | None = None) -> Deal:
     return deal
 
 
-def _new_owner_and_team(*, deal: Deal, by, owner, team=None):
-    """Check a change of owner like an assignment on creation; the deal stays in its team when the new owner is in it."""
-    from accounts.models import Membership
-
-    if team is None and Membership.objects.filter(user=owner, team_id=deal.team_id).exists():
-        team = deal.team
-    return resolve_owner_and_team(by=by, owner=owner, team=team)
-
-
 @transaction.atomic
 def deal_update(*, deal: Deal, by, expected_version: int | None = None, **fields) -> Deal:
     """Edit a deal's details. Stage changes go through `deal_move_to_stage` so history is kept."""
     if "stage" in fields or "pipeline" in fields:
         raise ValueError("use deal_move_to_stage to change a deal's stage")
     deal = _lock(deal, expected_version)
-    owner = fields.get("owner")
-    if owner is not None and (owner.pk != deal.owner_id or "team" in fields):
-        fields["owner"], fields["team"] = _new_owner_and_team(deal=deal, by=by, owner=owner, team=fields.get("team"))
+    # A new owner or team is checked by the one rule (core.services.Ownership); a new owner
+    # outside the deal's team takes it to their own team.
+    owner, team = Ownership(by).change(
+        record=deal, owner=fields.get("owner"), team=fields.get("team"), team_follows_owner=True
+    )
+    if owner is not None:
+        fields["owner"] = owner
+    if team is not None:
+        fields["team"] = team
     for name, value in fields.items():
         setattr(deal, name, value)
     deal.full_clean()

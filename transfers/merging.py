@@ -67,6 +67,11 @@ def merge_records(*, by, kind: str, survivor_id: int, other_ids: list[int], choi
     records = {record.pk: record for record in editable.filter(pk__in=[survivor_id, *other_ids])}
     if len(records) != len(other_ids) + 1:
         raise ValidationError(gettext("You can only merge records you may edit."))
+    if len({record.team_id for record in records.values()}) > 1:
+        # The others' contacts, deals and history would move onto a record of another team, past
+        # the rule every write is held to (core.services.Ownership.check; a contact or deal is in
+        # its company's team). Moving a record into one team first goes through that rule.
+        raise ValidationError(gettext("Records of different teams cannot be merged. Move them into one team first."))
     survivor = records[int(survivor_id)]
     others = [records[pk] for pk in other_ids]
 
