@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.admin_sync import SyncedModelAdminMixin
+from core.admin_sync import ServiceModelAdminMixin
 from crm import services
 from crm.models import Activity, Company, Contact, FollowUp, Tag
 
@@ -11,7 +11,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
+class CompanyAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.company_delete)
     list_display = ["name", "city", "country", "owner", "team", "updated_at"]
     list_filter = ["team", "country"]
@@ -20,11 +20,15 @@ class CompanyAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["owner", "team", "tags"]
     readonly_fields = ["phone", "created_at", "updated_at"]
 
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.company_create(by=by, **data)
+        return services.company_update(company=record, by=by, **data)
+
 
 @admin.register(Contact)
-class ContactAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
+class ContactAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.contact_delete)
-    webhook_prefix = "contact"
     list_display = ["full_name", "company", "email", "phone", "owner", "team", "last_contacted_at"]
     list_filter = ["team", "preferred_channel", "consent_marketing"]
     list_select_related = ["company", "owner", "team"]
@@ -32,9 +36,15 @@ class ContactAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
     autocomplete_fields = ["company", "owner", "team", "tags"]
     readonly_fields = ["phone", "consent_updated_at", "last_contacted_at", "created_at", "updated_at"]
 
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.contact_create(by=by, **data)
+        return services.contact_update(contact=record, by=by, **data)
+
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.activity_delete)
     list_display = ["kind", "subject", "occurred_at", "contact", "company", "deal", "actor"]
     list_filter = ["kind", "outcome", "team"]
     list_select_related = ["contact", "company", "deal", "actor"]
@@ -42,15 +52,26 @@ class ActivityAdmin(admin.ModelAdmin):
     autocomplete_fields = ["contact", "company", "deal", "actor", "team"]
     date_hierarchy = "occurred_at"
 
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.activity_log(by=by, **data)
+        return services.activity_update(activity=record, by=by, **data)
+
 
 @admin.register(FollowUp)
-class FollowUpAdmin(admin.ModelAdmin):
+class FollowUpAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.follow_up_delete)
     list_display = ["subject", "due_at", "status", "assignee", "reminder_state", "kind"]
     list_filter = ["status", "kind", "reminder_state", "team"]
     list_select_related = ["assignee"]
     search_fields = ["subject", "notes"]
-    autocomplete_fields = ["contact", "company", "deal", "assignee", "created_by", "team"]
+    autocomplete_fields = ["contact", "company", "deal", "assignee"]
+    # The services decide these: the team from the assignee, the reminder's state from its time.
     readonly_fields = [
+        "team",
+        "created_by",
+        "completed_at",
+        "reminder_state",
         "reminder_attempts",
         "reminder_sent_at",
         "reminder_error",
@@ -60,3 +81,10 @@ class FollowUpAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     date_hierarchy = "due_at"
+
+    def service_write(self, *, by, record, data):
+        if record is None:
+            status = data.pop("status", None)
+            follow_up = services.follow_up_schedule(by=by, **data)
+            return services.follow_up_update(follow_up=follow_up, by=by, status=status) if status else follow_up
+        return services.follow_up_update(follow_up=record, by=by, **data)

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import follow_up_assignees
-from analytics.services import mark_dirty_for
+from analytics.services import mark_dirty_for, mark_dirty_since
 from core import bulk, formatting, sync
 from core.exceptions import StaleVersionError
 from core.querysets import is_admin
@@ -346,15 +346,22 @@ def activity_log(
     outcome: str = "",
     subject: str = "",
     body: str = "",
+    actor=None,
+    team=None,
 ) -> Activity:
-    """Record an activity and, for a call, meeting or email, when the customer was last contacted."""
+    """Record an activity and, for a call, meeting or email, when the customer was last contacted.
+
+    `actor` (default `by`) is who had the contact and `team` the team it counts for (default
+    the actor's first team); logging one for someone else follows the ownership rule of
+    every record (core.services.Ownership): a manager for their members, an admin for anyone.
+    """
     if deal is not None and contact is None:
         contact = deal.contact
     if contact is not None and company is None:
         company = contact.company
     if deal is not None and company is None:
         company = deal.company
-    _owner, team = resolve_owner_and_team(by=by)
+    actor, team = resolve_owner_and_team(by=by, owner=actor, team=team)
     activity = Activity(
         kind=kind,
         occurred_at=occurred_at or timezone.now(),
@@ -364,25 +371,27 @@ def activity_log(
         outcome=outcome,
         subject=subject,
         body=body,
-        actor=by,
+        actor=actor,
         team=team,
     )
     activity.full_clean()
     activity.save()
     # A late-logged activity changes a past day's figures: that day is rolled up again.
     mark_dirty_for(team=team, when=activity.occurred_at, reason="activity logged for a past day")
-    if kind in CONTACT_KINDS:
-        contacts = Contact.objects.filter(
-            Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=activity.occurred_at)
-        )
-        touched = contact.pk if contact is not None else (deal.contact_id if deal is not None else None)
-        if touched and contacts.filter(pk=touched).update(
-            last_contacted_at=activity.occurred_at, updated_at=timezone.now()
-        ):
-            # A synced field changed behind the services' back: new version, new place in the change order.
-            sync.stamp_many([touched], Contact, bump_version=True)
-            webhook_events.emit("contact.updated", Contact.objects.get(pk=touched))
+    _note_contact(activity)
     return activity
+
+
+def _note_contact(activity: Activity) -> None:
+    """A call, meeting or email moves its contact's "last contacted" forward (never back)."""
+    if activity.kind not in CONTACT_KINDS:
+        return
+    touched = activity.contact_id or (activity.deal.contact_id if activity.deal_id else None)
+    contacts = Contact.objects.filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=activity.occurred_at))
+    if touched and contacts.filter(pk=touched).update(last_contacted_at=activity.occurred_at, updated_at=timezone.now()):
+        # A synced field changed behind the services' back: new version, new place in the change order.
+        sync.stamp_many([touched], Contact, bump_version=True)
+        webhook_events.emit("contact.updated", Contact.objects.get(pk=touched))
 
 
 @transaction.atomic
@@ -424,6 +433,19 @@ def follow_up_schedule(
     return follow_up
 
 
+def _follow_up_days_dirty(follow_up: FollowUp, *, since: datetime | None, reason: str, team=None) -> None:
+    """Mark the past days whose follow-up figures (done that day, overdue at its end) this change rewrites.
+
+    Those figures read the follow-up as it is now, so a change reaches back to `since`,
+    though never before the follow-up existed.
+    """
+    if since is None:
+        return
+    if follow_up.created_at is not None:
+        since = max(since, follow_up.created_at)
+    mark_dirty_since(team=team or follow_up.team, when=since, reason=reason)
+
+
 @transaction.atomic
 def follow_up_complete(*, follow_up: FollowUp, by) -> FollowUp:
     follow_up.status = FollowUpStatus.DONE
@@ -435,6 +457,8 @@ def follow_up_complete(*, follow_up: FollowUp, by) -> FollowUp:
 @transaction.atomic
 def follow_up_reschedule(*, follow_up: FollowUp, by, due_at: datetime, remind_at: datetime | None = None) -> FollowUp:
     """Move a follow-up to a new time; its reminder is armed again for the new time."""
+    # Overdue at a past day's end is read from the due time: the days since the earlier one change.
+    _follow_up_days_dirty(follow_up, since=min(follow_up.due_at, due_at), reason="follow-up rescheduled")
     follow_up.due_at = due_at
     follow_up.remind_at = remind_at or due_at - timedelta(minutes=follow_up.assignee.reminder_offset_minutes)
     follow_up.reminder_state = ReminderState.PENDING
@@ -443,6 +467,18 @@ def follow_up_reschedule(*, follow_up: FollowUp, by, due_at: datetime, remind_at
     follow_up.full_clean()
     follow_up.save()
     return follow_up
+
+
+def follow_up_snooze(*, follow_up: FollowUp, by, now: datetime | None = None) -> FollowUp:
+    """Push a follow-up to tomorrow at 09:00 in `by`'s time zone (My day's and the list's one-click "Tomorrow")."""
+    from datetime import time
+
+    from core.i18n import user_zone
+
+    zone = user_zone(by)
+    tomorrow = timezone.localtime(now or timezone.now(), zone).date() + timedelta(days=1)
+    due_at = datetime.combine(tomorrow, time(9, 0), tzinfo=zone)
+    return follow_up_reschedule(follow_up=follow_up, by=by, due_at=due_at)
 
 
 def _can_assign_follow_up(*, by, assignee) -> bool:
@@ -459,8 +495,15 @@ def follow_up_reassign(*, follow_up: FollowUp, by, assignee) -> FollowUp:
         raise ValidationError({"assignee": _("You can only hand follow-ups to people in your teams.")})
     if assignee.pk == follow_up.assignee_id:
         return follow_up
+    # As when scheduling one: it counts for the assignee's first team (refused for someone in none).
+    _assignee, team = resolve_owner_and_team(by=assignee)
+    if team.pk != follow_up.team_id:
+        # Its figures move from one team's past days to the other's.
+        since = min(follow_up.due_at, follow_up.completed_at or follow_up.due_at)
+        _follow_up_days_dirty(follow_up, since=since, reason="follow-up moved to another team")
+        _follow_up_days_dirty(follow_up, since=since, reason="follow-up moved from another team", team=team)
     follow_up.assignee = assignee
-    follow_up.team = assignee.primary_team() or follow_up.team
+    follow_up.team = team
     follow_up.reminder_state = ReminderState.PENDING
     follow_up.reminder_attempts = 0
     follow_up.reminder_error = ""
@@ -471,6 +514,8 @@ def follow_up_reassign(*, follow_up: FollowUp, by, assignee) -> FollowUp:
 
 @transaction.atomic
 def follow_up_reopen(*, follow_up: FollowUp, by) -> FollowUp:
+    # Done on a past day: that day's "done" and the "overdue" of every day since change.
+    _follow_up_days_dirty(follow_up, since=follow_up.completed_at, reason="follow-up reopened")
     follow_up.status = FollowUpStatus.OPEN
     follow_up.completed_at = None
     follow_up.save(update_fields=["status", "completed_at", "updated_at"])
@@ -707,11 +752,24 @@ def customers_delete_many(*, model, by, records) -> int:
 
 @transaction.atomic
 def activity_update(*, activity: Activity, by, **fields) -> Activity:
-    """Correct a logged activity (its kind, time, outcome, subject, text or links)."""
+    """Correct a logged activity (its kind, time, outcome, subject, text, links, who had it, its team).
+
+    `activity` is the record as stored. A new actor or team follows the ownership rule of
+    every record; the day it counted on and the day it counts on now are rolled up again;
+    a call, meeting or email moves its contact's "last contacted" forward.
+    """
+    counted_team, counted_when = activity.team, activity.occurred_at
+    actor, team = fields.get("actor"), fields.get("team")
+    if (actor is not None and actor.pk != activity.actor_id) or (team is not None and team.pk != activity.team_id):
+        fields["actor"], fields["team"] = resolve_owner_and_team(
+            by=by, owner=actor or activity.actor, team=team or activity.team
+        )
     _apply(activity, fields)
     activity.full_clean()
     activity.save()
+    mark_dirty_for(team=counted_team, when=counted_when, reason="activity corrected")
     mark_dirty_for(team=activity.team, when=activity.occurred_at, reason="activity corrected")
+    _note_contact(activity)
     return activity
 
 
@@ -742,6 +800,9 @@ def follow_up_update(*, follow_up: FollowUp, by, **fields) -> FollowUp:
         elif status == FollowUpStatus.OPEN:
             follow_up_reopen(follow_up=follow_up, by=by)
         else:
+            # Cancelled: never overdue, nor done, any more (analytics.figures), back to when it was either.
+            since = min(follow_up.due_at, follow_up.completed_at or follow_up.due_at)
+            _follow_up_days_dirty(follow_up, since=since, reason="follow-up cancelled")
             follow_up.status = status
             follow_up.completed_at = None
             follow_up.save(update_fields=["status", "completed_at", "updated_at"])

@@ -1,7 +1,6 @@
 """Customer pages and actions."""
 
 import copy
-from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -402,23 +401,15 @@ def follow_up_list(request):
 def follow_up_update(request, pk: int):
     """Reschedule, reassign or reword a follow-up."""
     follow_up = get_object_or_404(FollowUp.objects.editable_by(request.user).select_related("assignee"), pk=pk)
-    original_due, original_assignee = follow_up.due_at, follow_up.assignee
+    stored = FollowUp.objects.get(pk=follow_up.pk)  # the form writes its values onto `follow_up`
     form = FollowUpForm(request.POST or None, instance=follow_up, user=request.user)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            # The form wrote its values onto the instance; restore what the services decide themselves.
-            follow_up.due_at, follow_up.assignee = original_due, original_assignee
-            follow_up.subject, follow_up.notes = data["subject"], data["notes"]
-            if data["due_at"] != original_due:
-                services.follow_up_reschedule(follow_up=follow_up, by=request.user, due_at=data["due_at"])
-            if data["assignee"] != original_assignee:
-                services.follow_up_reassign(follow_up=follow_up, by=request.user, assignee=data["assignee"])
-            else:
-                follow_up.full_clean()
-                follow_up.save()
+            # The service compares with the stored follow-up: a new time or assignee re-arms the reminder.
+            values = {name: form.cleaned_data[name] for name in form._meta.fields}
+            services.follow_up_update(follow_up=stored, by=request.user, **values)
         except ValidationError as error:
-            form.add_error(None, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, gettext("The follow-up was saved."))
             return redirect("crm:follow_up_list")
@@ -442,9 +433,7 @@ def _after_action(request, follow_up):
 def follow_up_snooze(request, pk: int):
     """Push a follow-up to tomorrow at 09:00 in the user's time zone, in one click."""
     follow_up = get_object_or_404(FollowUp.objects.editable_by(request.user).select_related("assignee"), pk=pk)
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    due = timezone.make_aware(datetime.combine(tomorrow, time(9, 0)))
-    services.follow_up_reschedule(follow_up=follow_up, by=request.user, due_at=due)
+    services.follow_up_snooze(follow_up=follow_up, by=request.user)
     return _after_action(request, follow_up)
 
 

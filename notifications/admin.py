@@ -1,10 +1,13 @@
 from django.contrib import admin
 
+from core.admin_sync import ReadOnlyModelAdminMixin
 from notifications.models import DailyDigest, Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
+    """Written by the reminder and digest services (one per reminder and recipient): the admin shows them."""
+
     list_display = ["title", "recipient", "kind", "created_at", "read_at", "email_sent_at"]
     list_filter = ["kind", ("read_at", admin.EmptyFieldListFilter), ("email_error", admin.EmptyFieldListFilter)]
     list_select_related = ["recipient"]
@@ -15,7 +18,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyDigest)
-class DailyDigestAdmin(admin.ModelAdmin):
+class DailyDigestAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
     list_display = ["user", "day", "follow_up_count", "deal_count", "email_sent_at"]
     list_select_related = ["user"]
     search_fields = ["user__username", "email_message_id"]

@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.db.models import F
-from django.utils import timezone
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
-from core.admin_sync import SyncedModelAdminMixin
+from core.admin_sync import ReadOnlyModelAdminMixin, ServiceModelAdminMixin
 from pipeline import services
 from pipeline.models import Deal, LossReason, Pipeline, Stage, StageChange
 
@@ -45,9 +45,8 @@ class StageChangeInline(admin.TabularInline):
 
 
 @admin.register(Deal)
-class DealAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
+class DealAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
     delete_service = staticmethod(services.deal_delete)
-    webhook_prefix = "deal"
     list_display = ["title", "company", "amount", "currency", "stage", "owner", "expected_close", "updated_at"]
     list_filter = ["pipeline", "stage__kind", "currency", "team"]
     list_select_related = ["company", "stage", "owner"]
@@ -56,35 +55,29 @@ class DealAdmin(SyncedModelAdminMixin, admin.ModelAdmin):
     readonly_fields = ["version", "closed_at", "stage_entered_at", "created_at", "updated_at"]
     inlines = [StageChangeInline]
 
-    def save_model(self, request, obj, form, change):
-        # Stage moves go through the service so the history and closing dates stay right.
-        now = timezone.now()
-        if not change:
-            obj.stage_entered_at = now
-            obj.closed_at = None if obj.stage.kind == "open" else now
-            obj.save()
-            StageChange.objects.create(deal=obj, from_stage=None, to_stage=obj.stage, at=now, by=request.user)
-            return
-        target = obj.stage
-        stage_changed = "stage" in form.changed_data
-        if stage_changed:
-            obj.stage_id = form.initial["stage"]
-        obj.version = F("version") + 1
-        obj.save()
-        obj.refresh_from_db()
-        if stage_changed:
-            services.deal_move_to_stage(
-                deal=obj,
-                stage=target,
-                by=request.user,
-                loss_reason=form.cleaned_data.get("loss_reason"),
-                competitor=form.cleaned_data.get("competitor", ""),
-                loss_note=form.cleaned_data.get("loss_note", ""),
-            )
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.deal_create(by=by, **data)
+        if "pipeline" in data and data.pop("pipeline").pk != record.pipeline_id:
+            # Neither service moves a deal between pipelines: its stage history would mix two pipelines.
+            raise ValidationError({"pipeline": _("A deal cannot move to another pipeline.")})
+        stage = data.pop("stage", None)
+        # Loss details travel with a move into a lost stage; otherwise they are plain edits.
+        loss = (
+            {name: data.pop(name) for name in ("loss_reason", "competitor", "loss_note") if name in data}
+            if stage
+            else {}
+        )
+        deal = services.deal_update(deal=record, by=by, **data) if data else record
+        if stage is not None:
+            deal = services.deal_move_to_stage(deal=deal, stage=stage, by=by, **loss)
+        return deal
 
 
 @admin.register(StageChange)
-class StageChangeAdmin(admin.ModelAdmin):
+class StageChangeAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
+    """The stage history is written by deal_move_to_stage only: reports and rollups read it."""
+
     list_display = ["deal", "from_stage", "to_stage", "at", "by"]
     list_select_related = ["deal", "from_stage", "to_stage", "by"]
     date_hierarchy = "at"

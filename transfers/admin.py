@@ -1,10 +1,13 @@
 from django.contrib import admin
 
+from core.admin_sync import ReadOnlyModelAdminMixin
 from transfers.models import ImportJob, Merge, SavedMapping
 
 
+# Imports, remembered mappings and merges are written by the transfers services only (a merge keeps
+# what its undo needs): the admin shows them.
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
     list_display = ["file_name", "kind", "status", "owner", "created_at"]
     list_filter = ["kind", "status"]
     exclude = ["rows"]
@@ -12,10 +15,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(SavedMapping)
-class SavedMappingAdmin(admin.ModelAdmin):
+class SavedMappingAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
     list_display = ["owner", "kind", "signature", "updated_at"]
 
 
 @admin.register(Merge)
-class MergeAdmin(admin.ModelAdmin):
+class MergeAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
     list_display = ["kind", "survivor_id", "by", "created_at", "undone_at"]

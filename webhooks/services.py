@@ -26,21 +26,48 @@ def may_subscribe(user) -> bool:
     return bool(user and user.is_authenticated and (is_admin(user) or getattr(user, "role", None) == "manager"))
 
 
-@transaction.atomic
-def subscription_create(*, by, url: str, events: list[str]) -> WebhookSubscription:
-    if not may_subscribe(by):
-        raise PermissionDenied(_("Only sales managers and administrators can subscribe to webhooks."))
-    unknown = sorted(set(events) - set(WebhookEvent.values))
-    if not events or unknown:
+def _check_events(events) -> list[str]:
+    unknown = sorted(set(events or []) - set(WebhookEvent.values))
+    if not events or unknown or not isinstance(events, list):
         raise ValidationError(
             {"events": _("Choose one or more of: %(events)s.") % {"events": ", ".join(WebhookEvent.values)}}
         )
-    subscription = WebhookSubscription(owner=by, url=url, events=sorted(set(events)))
-    subscription.full_clean()
+    return sorted(set(events))
+
+
+def _check_url(url: str) -> None:
     try:
         guard.check(url)
     except guard.UnsafeURL as error:
         raise ValidationError({"url": error.messages}) from None
+
+
+@transaction.atomic
+def subscription_create(*, by, url: str, events: list[str], owner=None, is_active: bool = True) -> WebhookSubscription:
+    """Subscribe `owner` (default `by`; only an administrator subscribes someone else) to `events` at `url`."""
+    owner = owner or by
+    if not may_subscribe(by) or not may_subscribe(owner) or (owner.pk != by.pk and not is_admin(by)):
+        raise PermissionDenied(_("Only sales managers and administrators can subscribe to webhooks."))
+    subscription = WebhookSubscription(owner=owner, url=url, events=_check_events(events), is_active=is_active)
+    subscription.full_clean()
+    _check_url(url)
+    subscription.save()
+    return subscription
+
+
+@transaction.atomic
+def subscription_update(*, subscription: WebhookSubscription, by, **fields) -> WebhookSubscription:
+    """Change a subscription's URL, events, owner or active flag (the Django admin); the same checks as subscribing."""
+    owner = fields.get("owner", subscription.owner)
+    if not may_subscribe(owner) or (owner.pk != by.pk and not is_admin(by)):
+        raise PermissionDenied(_("Only sales managers and administrators can subscribe to webhooks."))
+    if "events" in fields:
+        fields["events"] = _check_events(fields["events"])
+    for name, value in fields.items():
+        setattr(subscription, name, value)
+    subscription.full_clean()
+    if "url" in fields:
+        _check_url(subscription.url)
     subscription.save()
     return subscription
 
