@@ -239,16 +239,22 @@ def test_a_conditional_update_with_a_stale_etag_is_refused_and_retried_with_the_
 def test_a_bulk_upsert_of_a_thousand_contacts_reports_the_one_bad_item(api, operation):
     bulk = operation("post", "/api/v1/contacts/bulk/")
     envelope = _model("BulkContactsRequest")
-    # The item model the generator typed `items` with (its name is the schema's business): it must
-    # know the contact fields, so a typo in a field name fails in the integrator's editor, not here.
+    # The model the generator made for an item (its name is the schema's business). Items are free-form
+    # objects in the schema on purpose: the endpoint checks each one itself and answers 200 with a result
+    # per item, so an item that breaks a field rule is an item error, not a refused request.
     items_type = attrs.fields_dict(envelope)["items"].type
     item = (
         _model(items_type.removeprefix("list[").removesuffix("]"))
         if isinstance(items_type, str)
         else items_type.__args__[0]
     )
-    items = [item(external_source="erp", external_id=f"C-{n}", first_name=f"عميل {n}") for n in range(1000)]
-    items[500] = item(external_source="erp", external_id="C-500", first_name="عميل 500", email="not an email")
+    items = [
+        item.from_dict({"external_source": "erp", "external_id": f"C-{n}", "first_name": f"عميل {n}"})
+        for n in range(1000)
+    ]
+    items[500] = item.from_dict(
+        {"external_source": "erp", "external_id": "C-500", "first_name": "عميل 500", "email": "not an email"}
+    )
 
     answer = bulk.sync(client=api, body=envelope(items=items), idempotency_key=str(uuid.uuid4()))
 
