@@ -1,6 +1,8 @@
 """Dashboards (team and rep), their drill-down lists and CSV exports, and setting sales targets."""
 
 import csv
+import datetime
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -369,6 +371,20 @@ def dashboard(request):
     return render(request, "analytics/dashboard.html", context)
 
 
+def _is_month(value: str) -> bool:
+    """Whether `value` is a real calendar month as YYYY-MM (year 1 to 9999, month 1 to 12, ASCII digits).
+
+    The deals are filtered by the month's year, whose date range Python cannot build for year 0.
+    """
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}", value):
+        return False
+    try:
+        datetime.date(int(value[:4]), int(value[5:]), 1)
+    except ValueError:
+        return False
+    return True
+
+
 @login_required
 def drilldown(request):
     """The deals behind one figure of the dashboard, with the same period and filters: they add up to it."""
@@ -377,8 +393,9 @@ def drilldown(request):
         raise Http404(_("There is no such figure on the dashboard."))
     form, board = _board_from_request(request)
     month = request.GET.get("month")
-    if month and not (len(month) == 7 and month[4] == "-" and month.replace("-", "").isdigit()):
-        raise Http404(_("There is no such figure on the dashboard."))
+    if month and not _is_month(month):
+        message = _("The month is not valid: give a year and a month, e.g. 2026-03.")
+        return render(request, "400.html", {"message": message}, status=400)
     deals = board.drilldown(figure, month=month, bucket=request.GET.get("bucket"))
     totals = list(
         deals.order_by().values("currency").annotate(total=Sum("amount"), count=Count("pk")).order_by("currency")

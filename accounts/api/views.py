@@ -18,7 +18,9 @@ class MeView(generics.RetrieveUpdateAPIView):
     schema = SafqaAutoSchema()
 
     def get_object(self):
-        return type(self.request.user).objects.prefetch_related("memberships__team").get(pk=self.request.user.pk)
+        # User, not type(request.user): with a browser session the user is Django's lazy wrapper
+        # (SimpleLazyObject), whose type has no manager.
+        return User.objects.prefetch_related("memberships__team").get(pk=self.request.user.pk)
 
 
 class UserViewSet(SafqaReadOnlyViewSet):
