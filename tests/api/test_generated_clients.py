@@ -6,8 +6,8 @@ imported (a module that does not import is a broken operation for whoever uses i
 sync runs against the live test server through that client's typed API only: a full copy by cursor
 pages, the changes since a sync token with a deletion in between, a create retried with its
 Idempotency-Key, a conditional update with a stale ETag, and a bulk upsert of 1,000 contacts with one
-bad item. openapi-typescript turns the same schema into TypeScript types, and `tsc --noEmit`
-type-checks examples/ts/sync.ts against them.
+bad item. openapi-typescript turns the same schema into TypeScript types; `tsc --noEmit`
+type-checks examples/ts/sync.ts against them, and the example, compiled, runs against the live server.
 
 The tools come from requirements-dev.txt and package.json (`make install`); a missing one fails the
 test with the command that installs it, rather than skipping the proof.
