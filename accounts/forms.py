@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, time_zone_choices
+from core.forms import LocalizedIntegerField
 
 
 class ProfileForm(forms.ModelForm):
@@ -21,6 +22,16 @@ class ProfileForm(forms.ModelForm):
             "time_zone",
             "reminder_offset_minutes",
         ]
+        field_classes = {"reminder_offset_minutes": LocalizedIntegerField}
+        widgets = {"digits": forms.RadioSelect}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Left out (an older page, a script), the digit choice stays as it was.
+        self.fields["digits"].required = False
+
+    def clean_digits(self):
+        return self.cleaned_data.get("digits") or self.instance.digits
 
 
 class ApiTokenForm(forms.Form):

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import QuotaPeriod, User
 from analytics.dashboard import MAX_CUSTOM_DAYS, PERIODS, Filters, period_for, scope_reps, scope_teams
+from core.forms import LocalizedDecimalField, LocalizedIntegerField
 from core.money import currency_choices
 from pipeline.models import Pipeline
 
@@ -83,16 +84,10 @@ class QuotaForm(forms.Form):
         widget=DateInput(),
         help_text=_("The target covers the whole month or quarter that contains this day."),
     )
-    target_won_value = forms.DecimalField(
-        label=_("Target won value"),
-        min_value=0,
-        max_digits=14,
-        decimal_places=2,
-        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-    )
+    target_won_value = LocalizedDecimalField(label=_("Target won value"), min_value=0, max_digits=14, decimal_places=2)
     currency = forms.ChoiceField(label=capfirst(_("currency")))
-    target_won_deals = forms.IntegerField(label=_("Target won deals"), min_value=0, initial=0)
-    target_activities = forms.IntegerField(label=_("Target activities"), min_value=0, initial=0)
+    target_won_deals = LocalizedIntegerField(label=_("Target won deals"), min_value=0, initial=0)
+    target_activities = LocalizedIntegerField(label=_("Target activities"), min_value=0, initial=0)
 
     def __init__(self, *args, reps, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,7 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -22,14 +22,13 @@ from accounts.services import quota_set
 from analytics.dashboard import LEADERBOARD_SORTS, Dashboard, sees_only_self
 from analytics.days import local_date
 from analytics.forms import DashboardForm, QuotaForm
-from core.money import format_money
+from core import formatting
+from core.csvsafe import spreadsheet_cell
 from core.querysets import is_admin, managed_user_ids
 from crm.models import ActivityKind
 
 EXPORTS = ("sales", "activities", "quotas", "funnel", "trend", "leaderboard", "forecast", "loss_reasons", "competitors")
 DRILLDOWNS = ("won", "lost", "closed", "created", "created_won", "forecast")
-# A spreadsheet runs a cell that starts with one of these as a formula.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -45,27 +44,28 @@ def _text(value) -> Cell:
     return Cell("" if value is None else str(value), "—" if value in (None, "") else str(value))
 
 
-def _number(value, suffix="") -> Cell:
-    if value is None:
-        return Cell("", "—", True)
-    return Cell(value, formats.number_format(value, use_l10n=False) + suffix, True)
+def _count(value) -> Cell:
+    return Cell("", "—", True) if value is None else Cell(value, formatting.count(value), True)
+
+
+def _percent(value) -> Cell:
+    return Cell("", "—", True) if value is None else Cell(value, formatting.percent(value), True)
+
+
+def _decimal(value) -> Cell:
+    return Cell("", "—", True) if value is None else Cell(value, formatting.decimal(value), True)
 
 
 def _amount(value, currency) -> Cell:
-    return Cell(value, format_money(value, currency), True)
+    return Cell(value, formatting.money(value, currency), True)
 
 
 def _date(value) -> Cell:
-    return Cell(value.isoformat(), formats.date_format(value, "SHORT_DATE_FORMAT"))
+    return Cell(value.isoformat(), formatting.date(value))
 
 
 def _month(value) -> Cell:
-    return Cell(value.strftime("%Y-%m"), formats.date_format(value, "YEAR_MONTH_FORMAT"))
-
-
-def safe_csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return Cell(value.strftime("%Y-%m"), formatting.month(value))
 
 
 def _table(table_id, caption, columns, rows):
@@ -84,7 +84,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
             [
                 _text(row["currency"]),
                 _amount(row["won_value"], row["currency"]),
-                _number(row["won_count"]),
+                _count(row["won_count"]),
                 _amount(row["average"], row["currency"]),
             ]
             for row in headline["per_currency"]
@@ -97,7 +97,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
         _("Activities per rep by type"),
         [_("Sales rep"), *[label for _kind, label in kinds], _("Total")],
         [
-            [_text(names[rep_id]), *[_number(per.get(kind, 0)) for kind, _label in kinds], _number(sum(per.values()))]
+            [_text(names[rep_id]), *[_count(per.get(kind, 0)) for kind, _label in kinds], _count(sum(per.values()))]
             for rep_id, per in sorted(board.activities.items(), key=lambda item: str(names.get(item[0], "")))
             if rep_id in names
         ],
@@ -123,22 +123,21 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
                 _text(p["quota"].rep),
                 Cell(
                     f"{p['quota'].period_start}/{p['quota'].period_end}",
-                    f"{formats.date_format(p['quota'].period_start, 'SHORT_DATE_FORMAT')} – "
-                    f"{formats.date_format(p['quota'].period_end, 'SHORT_DATE_FORMAT')}",
+                    f"{formatting.date(p['quota'].period_start)} – {formatting.date(p['quota'].period_end)}",
                 ),
                 _amount(p["quota"].target_won_value, p["quota"].currency),
                 _amount(p["won_value"], p["quota"].currency),
-                _number(p["value_attainment"], " %"),
-                _number(p["elapsed_share"], " %"),
+                _percent(p["value_attainment"]),
+                _percent(p["elapsed_share"]),
                 _text(
                     _("On track")
                     if p["on_track"]
-                    else _("Behind by %(amount)s") % {"amount": format_money(p["behind_by"], p["quota"].currency)}
+                    else _("Behind by %(amount)s") % {"amount": formatting.money(p["behind_by"], p["quota"].currency)}
                 ),
-                _number(p["won_count"]),
-                _number(p["quota"].target_won_deals),
-                _number(p["activities"]),
-                _number(p["quota"].target_activities),
+                _count(p["won_count"]),
+                _count(p["quota"].target_won_deals),
+                _count(p["activities"]),
+                _count(p["quota"].target_activities),
             ]
             for p in board.quota_progress
         ],
@@ -158,10 +157,10 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
             [
                 _text(row["stage"].pipeline),
                 _text(row["stage"]),
-                _number(row["entries"]),
-                _number(row["exits"]),
-                _number(row["conversion"], " %"),
-                _number(row["median_days"]),
+                _count(row["entries"]),
+                _count(row["exits"]),
+                _percent(row["conversion"]),
+                _decimal(row["median_days"]),
             ]
             for row in board.funnel
         ],
@@ -199,14 +198,14 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
                 _text(row["rep"]),
                 Cell(
                     " ".join(f"{item['value']} {item['currency']}" for item in row["won_values"]),
-                    " · ".join(format_money(item["value"], item["currency"]) for item in row["won_values"]) or "—",
+                    " · ".join(formatting.money(item["value"], item["currency"]) for item in row["won_values"]) or "—",
                     True,
                 ),
-                _number(row["won_count"]),
-                _number(row["win_rate"], " %"),
-                _number(row["cycle_days"]),
-                _number(row["activities"]),
-                _number(row["attainment"], " %"),
+                _count(row["won_count"]),
+                _percent(row["win_rate"]),
+                _decimal(row["cycle_days"]),
+                _count(row["activities"]),
+                _percent(row["attainment"]),
             ]
             for row in board.sorted_leaderboard(sort, descending)
         ],
@@ -227,7 +226,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
             [
                 _month(row["month"]),
                 _text(row["currency"]),
-                _number(row["count"]),
+                _count(row["count"]),
                 _amount(row["commit"], row["currency"]),
                 _amount(row["best_case"], row["currency"]),
                 _amount(row["weighted"], row["currency"]),
@@ -247,7 +246,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
                     (row["loss_reason__name"] if arabic else row["loss_reason__name_en"] or row["loss_reason__name"])
                     or _("No reason given")
                 ),
-                _number(row["count"]),
+                _count(row["count"]),
             ]
             for row in board.losses["reasons"]
         ],
@@ -256,7 +255,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
         "competitors",
         _("Top competitors"),
         [_("Competitor"), _("Lost deals")],
-        [[_text(row["competitor"]), _number(row["count"])] for row in board.losses["competitors"]],
+        [[_text(row["competitor"]), _count(row["count"])] for row in board.losses["competitors"]],
     )
     return tables
 
@@ -264,9 +263,12 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
 def charts_data(board: Dashboard, tables) -> dict:
     """What dashboard.js draws; every chart also has its table on the page."""
     trend = board.trend
+    currencies = {s["currency"] for s in trend["series"]} | {row["currency"] for row in board.forecast}
     return {
+        # Numbers and amounts are written in the browser with the page's digits; dates and labels come written.
+        "format": formatting.chart_format(sorted(currencies)),
         "trend": {
-            "labels": [week.isoformat() for week in trend["weeks"]],
+            "labels": [formatting.date(week) for week in trend["weeks"]],
             "series": [
                 {"currency": s["currency"], "won": [str(v) for v in s["won"]], "target": [str(v) for v in s["target"]]}
                 for s in trend["series"]
@@ -282,7 +284,7 @@ def charts_data(board: Dashboard, tables) -> dict:
         "forecast": {
             "rows": [
                 {
-                    "month": row["month"].isoformat(),
+                    "month": formatting.month(row["month"]),
                     "currency": row["currency"],
                     "commit": str(row["commit"]),
                     "best_case": str(row["best_case"]),
@@ -311,8 +313,13 @@ def _board_from_request(request):
     if request.GET and form.is_valid():
         filters = form.filters()
     else:
-        fallback = DashboardForm({}, user=request.user, today=today)
-        fallback.is_valid()
+        # Keep what is valid, the period above all: a refused choice (a rep out of reach) is dropped on
+        # its own and shown on the form, rather than the page falling back to this month's figures.
+        kept = {key: value for key, value in request.GET.items() if key not in form.errors}
+        fallback = DashboardForm(kept, user=request.user, today=today)
+        if not fallback.is_valid():
+            fallback = DashboardForm({}, user=request.user, today=today)
+            fallback.is_valid()
         filters = fallback.filters()
     return form, Dashboard(user=request.user, filters=filters, now=now)
 
@@ -329,9 +336,9 @@ def _csv(table) -> HttpResponse:
     # The byte order mark makes Excel read the file as UTF-8, so Arabic names survive.
     response.write("\ufeff")
     writer = csv.writer(response)
-    writer.writerow([safe_csv_cell(column) for column in table["columns"]])
+    writer.writerow([spreadsheet_cell(column) for column in table["columns"]])
     for row in table["rows"]:
-        writer.writerow([safe_csv_cell(cell.value) for cell in row])
+        writer.writerow([spreadsheet_cell(cell.value) for cell in row])
     return response
 
 

@@ -40,7 +40,7 @@ from functools import lru_cache
 from babel.dates import format_skeleton, format_time, get_datetime_format
 from babel.numbers import format_decimal, get_currency_precision, get_currency_symbol
 from django.utils import timezone
-from django.utils.translation import get_language, ngettext, pgettext
+from django.utils.translation import get_language, gettext, ngettext, pgettext
 
 LATIN = "latn"
 ARABIC_INDIC = "arab"
@@ -152,7 +152,11 @@ def decimal(value, places: int = 1) -> str:
     if value is None:
         return ""
     pattern = "#,##0." + "0" * places if places else "#,##0"
-    return _number(Decimal(value), pattern)
+    number = Decimal(value)
+    # Rounded to nothing, a small negative is zero, not "-0.0".
+    if number.is_signed() and round(number, places) == 0:
+        number = abs(number)
+    return _number(number, pattern)
 
 
 def percent(value, places: int = 1) -> str:
@@ -172,6 +176,19 @@ def days(value) -> str:
     whole = number == number.to_integral_value()
     text = count(number) if whole else decimal(number, 1)
     return ngettext("%(days)s day", "%(days)s days", plural_number(number)) % {"days": text}
+
+
+def duration(start: dt.datetime, end: dt.datetime | None = None) -> str:
+    """How long from `start` to `end` (now by default): whole days, or hours within the first day."""
+    if start is None:
+        return ""
+    seconds = max(((end or timezone.now()) - start).total_seconds(), 0)
+    if seconds >= 86400:
+        return days(int(seconds // 86400))
+    hours = int(seconds // 3600)
+    if hours == 0:
+        return gettext("less than an hour")
+    return ngettext("%(hours)s hour", "%(hours)s hours", hours) % {"hours": count(hours)}
 
 
 def plural_number(value) -> int:
@@ -215,6 +232,24 @@ def money(amount, currency: str) -> str:
     if language == "ar":
         return f"{RLI}{number}\u00a0{symbol}{PDI}"
     return f"{LRI}{symbol}\u00a0{number}{PDI}"
+
+
+def chart_format(currencies=()) -> dict:
+    """What a chart script needs to write values exactly as the pages do (Intl in the browser).
+
+    The digits and the language come from here; an amount is the formatted number placed
+    where `money` places it, so a tooltip reads like the table beside the chart.
+    """
+    language, digits = _language(), _digits()
+    sample = "\ue000"
+    money_patterns = {}
+    for currency in currencies:
+        pattern, symbol = _money_parts(currency, language, digits)
+        places = len(pattern.partition(".")[2])
+        shape = f"{RLI}{sample}\u00a0{symbol}{PDI}" if language == "ar" else f"{LRI}{symbol}\u00a0{sample}{PDI}"
+        prefix, _sample, suffix = shape.partition(sample)
+        money_patterns[currency] = {"prefix": prefix, "suffix": suffix, "places": places}
+    return {"locale": language, "digits": digits, "money": money_patterns}
 
 
 # Dates -----------------------------------------------------------------------------------------
@@ -319,6 +354,11 @@ _GROUPS = (",", "٬", "،", " ", "\u00a0", "\u202f", "'", "’")
 _MARKS = str.maketrans("", "", "\u200e\u200f\u061c\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e")
 
 
+def parse_digits(text: str) -> str:
+    """Typed text with Arabic-Indic and Persian digits made ASCII and invisible direction marks dropped."""
+    return str(text).translate(_MARKS).translate(_PARSE_DIGITS)
+
+
 class ParseError(ValueError):
     """Text that is not a number."""
 
@@ -334,7 +374,7 @@ def parse_decimal(text) -> Decimal:
     elif isinstance(text, int):
         value = Decimal(text)
     else:
-        raw = str(text).translate(_MARKS).translate(_PARSE_DIGITS).strip().replace("٫", ".").replace("−", "-")
+        raw = parse_digits(text).strip().replace("٫", ".").replace("−", "-")
         for separator in _GROUPS:
             raw = raw.replace(separator, "")
         if not raw or raw.count(".") > 1 or not all(ch.isascii() for ch in raw):

@@ -13,6 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import assignable_owners, follow_up_assignees
+from core.forms import HijriDateField
 from crm.countries import country_choices
 from crm.models import Activity, Company, Contact, FollowUp, Tag
 from crm.selectors import companies_for_contact
@@ -188,3 +189,27 @@ class FollowUpForm(forms.ModelForm):
         if not self.instance.pk and not self.initial.get("due_at"):
             tomorrow = timezone.localtime() + timedelta(days=1)
             self.initial["due_at"] = tomorrow.replace(hour=9, minute=0, second=0, microsecond=0)
+        if getattr(user, "show_hijri", False):
+            # A member who counts in the Hijri calendar may pick the day that way; the time stays the picker's.
+            self.fields["due_hijri"] = HijriDateField(
+                label=_("Due day in the Hijri calendar"),
+                required=False,
+                help_text=_("Optional. When filled, this day replaces the date above; the time is kept."),
+            )
+            self.order_fields(["subject", "due_at", "due_hijri", "assignee", "notes"])
+
+    def clean(self):
+        data = super().clean()
+        # A Hijri day is another way to type the due date: it changes due_at and is no field of its own.
+        day, due = data.pop("due_hijri", None), data.get("due_at")
+        if day and due:
+            local = timezone.localtime(due)
+            data["due_at"] = local.replace(year=day.year, month=day.month, day=day.day)
+        return data
+
+    @property
+    def changed_data(self):
+        names = super().changed_data
+        if "due_hijri" not in names:
+            return names
+        return [name for name in names if name != "due_hijri"] + (["due_at"] if "due_at" not in names else [])

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import assignable_owners
+from core.forms import LocalizedDecimalField
 from core.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -21,15 +22,14 @@ from core.money import (
     validate_amount,
     validate_currency,
 )
-from core.text import normalize_digits
 from crm.models import Company, Contact
 from pipeline.models import Deal, DealSource, LossReason, Pipeline, Stage, StageKind
 
 AMOUNT_INVALID = _("Enter an amount as a number, for example 15000.50.")
 
 
-class AmountField(forms.DecimalField):
-    """A money amount as typed on an Arabic or English keyboard: "15,000.50", "١٥٠٠٠٫٥٠"."""
+class AmountField(LocalizedDecimalField):
+    """A money amount as typed on an Arabic or English keyboard: "15,000.50", "١٥٠٠٠٫٥٠" (core.formatting's parser)."""
 
     default_error_messages = {"invalid": AMOUNT_INVALID}
 
@@ -37,16 +37,7 @@ class AmountField(forms.DecimalField):
         kwargs.setdefault("max_digits", AMOUNT_MAX_DIGITS)
         kwargs.setdefault("decimal_places", AMOUNT_DECIMAL_PLACES)
         kwargs.setdefault("validators", [validate_amount])
-        # type="number" would reject Arabic-Indic digits in the browser and hide what was typed.
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
         super().__init__(**kwargs)
-
-    def to_python(self, value):
-        if isinstance(value, str):
-            value = normalize_digits(value).replace("٫", ".")
-            for separator in (",", "٬", " ", "\u00a0", "\u202f"):
-                value = value.replace(separator, "")
-        return super().to_python(value)
 
 
 class CurrencyField(forms.CharField):

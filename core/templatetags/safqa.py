@@ -30,6 +30,19 @@ def as_count(value):
     return formatting.count(value)
 
 
+class _Counted(int):
+    """A whole number that still picks a plural form but prints through the formatter (the member's digits)."""
+
+    def __str__(self):
+        return formatting.count(int(self))
+
+
+@register.filter
+def as_counter(value):
+    """For `{% blocktranslate count counter=n|as_counter %}`: the plural is chosen by the number, shown formatted."""
+    return "" if value is None or value == "" else _Counted(value)
+
+
 @register.filter
 def as_decimal(value, places=1):
     return formatting.decimal(value, int(places))
@@ -43,6 +56,18 @@ def as_percent(value, places=1):
 @register.filter
 def as_days(value):
     return formatting.days(value)
+
+
+@register.filter
+def as_duration(start, end=None):
+    """{{ change.at|as_duration:change.until }} → "6 days" / "3 hours"."""
+    return formatting.duration(start, end)
+
+
+@register.filter
+def isolated(value):
+    """Plain text (emails, subjects): user-entered text wrapped in Unicode isolates instead of <bdi>."""
+    return formatting.isolate("" if value is None else str(value))
 
 
 @register.filter

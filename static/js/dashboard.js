@@ -5,24 +5,30 @@
   const source = document.getElementById("dashboard-data");
   if (!source || typeof window.Chart === "undefined") return;
   const data = JSON.parse(source.textContent);
-  const lang = document.documentElement.lang || "ar";
   const rtl = document.documentElement.dir === "rtl";
-  // Western digits whatever the language: the team's default for data (see the glossary).
-  const numberFormat = new Intl.NumberFormat(lang, { numberingSystem: "latn", maximumFractionDigits: 2 });
-  const money = (currency) =>
-    new Intl.NumberFormat(lang, { style: "currency", currency, numberingSystem: "latn" });
-  const dateFormat = new Intl.DateTimeFormat(lang, { numberingSystem: "latn", day: "numeric", month: "short" });
-  const monthFormat = new Intl.DateTimeFormat(lang, { numberingSystem: "latn", month: "long", year: "numeric" });
-  const day = (iso) => {
-    const [y, m, d] = iso.split("-").map(Number);
-    return new Date(y, m - 1, d || 1);
+  // The page's formatter (core.formatting.chart_format) says the language, the member's digits
+  // and where each currency's symbol goes, so a chart writes values as the tables beside it do.
+  const fmt = data.format;
+  const numberingSystem = fmt.digits;
+  const countFormat = new Intl.NumberFormat(fmt.locale, { numberingSystem, maximumFractionDigits: 0 });
+  const numberFormat = new Intl.NumberFormat(fmt.locale, { numberingSystem, maximumFractionDigits: 2 });
+  const money = (currency) => {
+    const shape = fmt.money[currency] || { prefix: currency + " ", suffix: "", places: 2 };
+    const digits = new Intl.NumberFormat(fmt.locale, {
+      numberingSystem,
+      minimumFractionDigits: shape.places,
+      maximumFractionDigits: shape.places,
+    });
+    return { format: (value) => shape.prefix + digits.format(value) + shape.suffix };
   };
   const palette = ["#1b6e53", "#b5651d", "#2f5d8a", "#8a2f5d", "#5d8a2f", "#6b6b6b"];
 
-  function base(format) {
+  // Counts step by whole numbers: no axis shows 0.1 of a deal.
+  function base(format, { counts = false } = {}) {
+    const tickFormat = counts ? countFormat : numberFormat;
     return {
       responsive: true,
-      locale: lang,
+      locale: fmt.locale,
       plugins: {
         legend: { rtl, textDirection: rtl ? "rtl" : "ltr" },
         tooltip: {
@@ -35,7 +41,11 @@
       },
       scales: {
         x: { reverse: rtl },
-        y: { beginAtZero: true, position: rtl ? "right" : "left", ticks: { callback: (v) => numberFormat.format(v) } },
+        y: {
+          beginAtZero: true,
+          position: rtl ? "right" : "left",
+          ticks: { precision: counts ? 0 : undefined, callback: (v) => tickFormat.format(v) },
+        },
       },
     };
   }
@@ -68,7 +78,7 @@
       });
     });
     draw("chart-trend", {
-      data: { labels: trend.labels.map((iso) => dateFormat.format(day(iso))), datasets },
+      data: { labels: trend.labels, datasets },
       options: base((value, dataset) => money(dataset.currency).format(value)),
     });
   }
@@ -78,13 +88,13 @@
     draw("chart-funnel", {
       type: "bar",
       data: { labels: funnel.labels, datasets: [{ label: funnel.label, data: funnel.entries, backgroundColor: palette[0] }] },
-      options: base((value) => numberFormat.format(value)),
+      options: base((value) => countFormat.format(value), { counts: true }),
     });
   }
 
   const forecast = data.forecast;
   if (forecast && forecast.rows.length) {
-    const labels = forecast.rows.map((row) => `${monthFormat.format(day(row.month))} · ${row.currency}`);
+    const labels = forecast.rows.map((row) => `${row.month} · ${row.currency}`);
     const datasets = [
       { type: "bar", label: forecast.commit_label, data: forecast.rows.map((r) => Number(r.commit)), backgroundColor: palette[0] },
       { type: "bar", label: forecast.best_label, data: forecast.rows.map((r) => Number(r.best_case)), backgroundColor: palette[1] },
@@ -111,7 +121,7 @@
         labels: activities.labels,
         datasets: activities.datasets.map((set, index) => ({ ...set, backgroundColor: palette[index % palette.length] })),
       },
-      options: base((value) => numberFormat.format(value)),
+      options: base((value) => countFormat.format(value), { counts: true }),
     });
   }
 })();

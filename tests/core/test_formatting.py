@@ -193,3 +193,9 @@ def test_format_then_parse_gives_the_same_number(value, language, digits):
     with in_language(language, digits):
         assert fmt.parse_decimal(fmt.decimal(value, 2)) == value
         assert fmt.parse_decimal(fmt.count(abs(value).to_integral_value())) == abs(value).to_integral_value()
+
+
+def test_a_negative_number_rounded_to_zero_is_zero():
+    with in_language("en"):
+        assert fmt.decimal(Decimal("-0.01")) == "0.0"
+        assert plain(fmt.decimal(Decimal("-1.25"))) == "-1.2"
