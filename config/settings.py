@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
+    "csp",
     "core",
     "accounts",
     "crm",
@@ -83,6 +84,8 @@ MIDDLEWARE = [
     # First, so it counts every query of the request; inert unless SAFQA_BENCH_QUERY_HEADER=1.
     "core.middleware.QueryCountHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -314,6 +317,23 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.login_locked_out"
 # address from the N-th X-Forwarded-For entry counted from the right (set only behind N proxies).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip_address"
+
+# Content-Security-Policy (django-csp 4; Django 5.2 has no built-in CSP): scripts and styles only
+# from our own static files, no inline script or style, no foreign origins, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # HSTS preloading is a commitment for the whole domain that a deployment makes on
 # purpose (SECURE_HSTS_PRELOAD=1); it is not a safe default, so its reminder is silenced.

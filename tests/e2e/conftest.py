@@ -53,13 +53,42 @@ def browser():
         browser.close()
 
 
+def _watch_csp(page) -> list[str]:
+    """Collect every Content-Security-Policy violation the page reports (console or DOM event).
+
+    Chromium logs a refused inline script or style, eval, or foreign origin to the console;
+    the init script also records `securitypolicyviolation` events, which fire for blocked
+    style attributes and report-only cases the console may phrase differently.
+    """
+    violations: list[str] = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            violations.append(f"{page.url}: {message.text}")
+
+    page.on("console", on_console)
+    page.add_init_script(
+        """document.addEventListener("securitypolicyviolation", (e) => {
+            console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+        });"""
+    )
+    return violations
+
+
+def _assert_no_csp_violations(violations: list[str]) -> None:
+    if violations:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(violations)))
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations = _watch_csp(page)
     yield page
     context.close()
+    _assert_no_csp_violations(violations)
 
 
 @pytest.fixture
@@ -67,8 +96,26 @@ def phone_page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    violations = _watch_csp(page)
     yield page
     context.close()
+    _assert_no_csp_violations(violations)
+
+
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Wait until the JavaScript `expression` is true in the page.
+
+    Instead of page.wait_for_function, whose in-page polling compiles the expression with
+    eval, which the Content-Security-Policy (no 'unsafe-eval') rightly refuses; page.evaluate
+    goes through the DevTools protocol, outside the page's policy.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for: {expression}")
+        page.wait_for_timeout(100)
 
 
 def screenshot(page, name: str) -> Path:
@@ -82,7 +129,9 @@ def axe_violations(page) -> list[dict]:
     """Run axe-core (WCAG 2.1 A and AA rules) in the page and return its violations."""
     if not AXE.exists():
         pytest.fail("axe-core is missing: run `npm ci` (make install does)")
-    page.add_script_tag(path=str(AXE))
+    # Evaluated through the DevTools protocol, not added as an inline <script>: the page's
+    # Content-Security-Policy (script-src 'self') would rightly refuse an inline one.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
     result = page.evaluate(
         """async () => await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"""
     )

@@ -8,7 +8,7 @@ from django.utils import timezone
 from analytics.days import local_date
 from analytics.services import rollup_range
 from tests.analytics.builders import make_deal
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import assert_accessible, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
 
 
@@ -49,7 +49,7 @@ def test_manager_reads_the_dashboard_in_arabic_changes_the_period_and_drills_dow
     page.goto("/dashboard/")
     assert page.get_attribute("html", "dir") == "rtl"
     assert page.locator("h1").is_visible()
-    page.wait_for_function("document.querySelector('#chart-trend') !== null")
+    wait_until(page, "document.querySelector('#chart-trend') !== null")
     _custom_period(page, 10)
     assert "period=custom" in page.url
     kpi = page.locator("#def-won_count")

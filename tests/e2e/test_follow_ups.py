@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import assert_accessible, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
 from tests.factories import FollowUpFactory
 
@@ -39,7 +39,7 @@ def test_follow_up_list_and_form_are_accessible(page, rep_with_follow_ups, langu
     assert_accessible(page, f"follow-up list ({language})")
 
     page.select_option("#id_due", "overdue")
-    page.wait_for_function("document.querySelectorAll('#follow-up-table tbody tr').length === 1")
+    wait_until(page, "document.querySelectorAll('#follow-up-table tbody tr').length === 1")
     assert "due=overdue" in page.url
 
     page.goto("/follow-ups/new/")

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from notifications.models import Notification, NotificationKind
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import assert_accessible, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
 
 
@@ -42,7 +42,7 @@ def test_bell_and_notification_list_work_with_htmx_and_are_accessible(page, rep_
     assert_accessible(page, f"notification list ({language})")
 
     page.locator("#notification-list li").first.locator("button[type=submit]").click()
-    page.wait_for_function("document.querySelector('#notification-bell .bell__count').textContent.trim() === '2'")
+    wait_until(page, "document.querySelector('#notification-bell .bell__count').textContent.trim() === '2'")
     assert "2" in page.locator("#notification-bell").get_attribute("aria-label")
     # The button is gone with the swap; focus moved to the item's link, not to the page's top.
     assert page.evaluate("document.activeElement.closest('#notification-list li') !== null")
@@ -50,6 +50,6 @@ def test_bell_and_notification_list_work_with_htmx_and_are_accessible(page, rep_
     page.locator(".notification-list__actions button").click()
     page.wait_for_selector("#notification-bell .bell__count", state="detached")
     assert "0" in page.locator("#notification-bell").get_attribute("aria-label")
-    page.wait_for_function("document.querySelectorAll('.notification--unread').length === 0")
+    wait_until(page, "document.querySelectorAll('.notification--unread').length === 0")
     screenshot(page, f"notifications-read-{language}")
     assert_accessible(page, f"notification list, all read ({language})")

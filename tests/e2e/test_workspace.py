@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from crm.models import Activity, Company, Contact, FollowUp
 from pipeline.models import Deal, StageChange, StageKind
-from tests.e2e.conftest import assert_accessible, screenshot
+from tests.e2e.conftest import assert_accessible, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
 
 TEXT = {
@@ -137,7 +137,7 @@ def test_mark_won_from_the_deal_page_and_stale_board_move_is_refused(page, world
         page.locator(f"#deal-{deal.pk}").drag_to(page.locator(f"#stage-{world.pipeline.s.won.pk}-cards"))
     assert answer.value.status == 409
     page.wait_for_selector(f"#stage-{world.pipeline.s.lead.pk}-cards #deal-{deal.pk}")
-    page.wait_for_function("document.querySelector('#board-status').innerText.trim() !== ''")
+    wait_until(page, "document.querySelector('#board-status').innerText.trim() !== ''")
     deal.refresh_from_db()
     assert deal.stage == world.pipeline.s.proposal
 
