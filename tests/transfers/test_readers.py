@@ -3,6 +3,7 @@ import io
 import zipfile
 
 import pytest
+from django.utils import translation
 
 from tests.transfers.conftest import ARABIC_ROWS, csv_bytes, xlsx_bytes
 from transfers.readers import FileProblem, read_table
@@ -45,7 +46,15 @@ def _problem(data) -> str:
 
 def test_truncated_xlsx_is_a_clear_problem():
     data = xlsx_bytes(ARABIC_ROWS)
-    assert "Excel" in _problem(data[: len(data) // 2]) or "إكسل" in _problem(data[: len(data) // 2])
+    with translation.override("en"):
+        assert _problem(data[: len(data) // 2]) == (
+            "The Excel file is damaged or incomplete: open it in Excel, save it again and retry."
+        )
+    with translation.override("ar"):
+        assert (
+            _problem(data[: len(data) // 2])
+            == "ملف Excel تالف أو غير مكتمل: افتحه في Excel واحفظه مرة أخرى ثم أعد المحاولة."
+        )
 
 
 def test_zip_that_is_not_a_workbook():
