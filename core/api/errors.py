@@ -6,6 +6,8 @@ request's Accept-Language:
     {"error": {"code": "not_found", "message": "…", "fields": {"email": ["…"]}}}
 """
 
+import re
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -18,11 +20,21 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from core.api.parsers import RequestTooLarge
 from core.exceptions import StaleVersionError
 
+# A lone surrogate (a JSON "\ud800" escape) is not text: it cannot be encoded as UTF-8.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def error_text(value) -> str:
+    """`value` as text an error can carry: messages and field names may echo the input, lone surrogates
+    included, which would then fail the JSON answer (and a stored idempotent answer) with a 500."""
+    text = str(value)
+    return text if text.isprintable() else _SURROGATES.sub("\ufffd", text)
+
 
 def _field_errors(detail) -> dict:
     if isinstance(detail, dict):
         return {
-            key: [str(message) for message in (value if isinstance(value, list) else [value])]
+            error_text(key): [error_text(message) for message in (value if isinstance(value, list) else [value])]
             for key, value in detail.items()
         }
     return {}
@@ -53,12 +65,12 @@ def exception_handler(exc, context):
     if isinstance(exc, exceptions.ValidationError):
         fields = _field_errors(exc.detail)
         if isinstance(exc.detail, list):
-            fields = {"non_field_errors": [str(item) for item in exc.detail]}
+            fields = {"non_field_errors": [error_text(item) for item in exc.detail]}
         message = _("Some fields are not valid.")
         code = "invalid"
     else:
         fields = {}
-        message = str(getattr(exc, "detail", exc))
+        message = error_text(getattr(exc, "detail", exc))
         code = getattr(exc, "default_code", "error")
         codes = exc.get_codes() if hasattr(exc, "get_codes") else None
         if isinstance(codes, str):

@@ -39,7 +39,8 @@ class IdempotencyKeyReused(exceptions.APIException):
 def _fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, cls=DjangoJSONEncoder, ensure_ascii=False)
     text = f"{request.method}\n{request.path}\n{body}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    # surrogatepass: a body may hold a lone surrogate ("\ud800" in JSON), which plain UTF-8 cannot encode.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def purge_expired(now=None) -> int:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from accounts.models import Team, User
-from core.api.errors import _field_errors
+from core.api.errors import _field_errors, error_text
 from core.api.serializers import IdRelatedField, parse_id
 from crm import services
 from crm.api.serializers import ContactSerializer
@@ -198,5 +198,5 @@ def _write_round(indexes, items, results, existing, editable, context, user) -> 
 
 def _item_errors(error: ValidationError) -> dict:
     if hasattr(error, "error_dict"):
-        return {name: [str(m) for m in messages] for name, messages in error.message_dict.items()}
-    return {"non_field_errors": [str(m) for m in error.messages]}
+        return _field_errors(error.message_dict)
+    return {"non_field_errors": [error_text(m) for m in error.messages]}

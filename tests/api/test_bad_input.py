@@ -319,3 +319,53 @@ def test_pages_with_a_nul_in_a_parameter_never_fail(world, client, path):
     client.force_login(world.manager_a)
     response = client.get(path)
     assert response.status_code < 500, (path, response.status_code)
+
+
+# Lone surrogates echoed back by an error -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"\\ud800": 1, "first_name": "x"}',
+        '{"first_name": "x", "preferred_channel": "\\ud800"}',
+        '{"first_name": "x", "preferred_language": "\\udfff"}',
+        '{"first_name": "\\ud800"}',
+    ],
+    ids=["field-name", "choice", "language", "text"],
+)
+def test_an_error_echoing_a_lone_surrogate_is_still_a_400(world, bearer, raw):
+    before = Contact.objects.count()
+    response = bearer(world.rep_a1, HTTP_IDEMPOTENCY_KEY="echo-1").post(
+        "/api/v1/contacts/", raw, content_type="application/json"
+    )
+    _error(response)
+    assert "\ud800" not in json.dumps(response.json(), ensure_ascii=False)
+    assert Contact.objects.count() == before
+
+
+def test_merge_choice_named_with_a_lone_surrogate_is_a_400(world, bearer, pair):
+    keep, twin = pair
+    body = {"survivor": keep.pk, "merge": [twin.pk], "choices": {"KEY": keep.pk}}
+    raw = json.dumps(body).replace("KEY", "\\ud800")
+    assert "choices" in _error(bearer(world.rep_a1).post(MERGE, raw, content_type="application/json"))["fields"]
+    assert not Merge.objects.exists()
+
+
+def test_a_bulk_item_echoing_a_lone_surrogate_is_an_item_error_even_with_an_idempotency_key(world, bearer):
+    raw = (
+        '{"items": [{"external_source": "erp", "external_id": "e-1", "first_name": "x", "\\ud800": 1},'
+        ' {"external_source": "erp", "external_id": "e-2", "first_name": "x", "preferred_channel": "\\ud800"},'
+        ' {"external_source": "erp", "external_id": "e-3", "first_name": "y"}]}'
+    )
+    client = bearer(world.rep_a1, HTTP_IDEMPOTENCY_KEY="bulk-echo-1")
+    response = client.post("/api/v1/contacts/bulk/", raw, content_type="application/json")
+    assert response.status_code == 200, response.content[:300]
+    assert [r["status"] for r in response.json()["results"]] == ["error", "error", "created"]
+    again = client.post("/api/v1/contacts/bulk/", raw, content_type="application/json")
+    assert again.headers.get("Idempotent-Replayed") == "true" and again.json() == response.json()
+
+
+def test_me_with_a_lone_surrogate_is_a_400(world, bearer):
+    raw = '{"time_zone": "\\ud800", "language": "\\ud800"}'
+    _error(bearer(world.rep_a1).patch("/api/v1/me/", raw, content_type="application/json"))
