@@ -25,3 +25,6 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE answers 413 (translated page or the API's error shape), not 400.
+handler400 = "core.request_limits.bad_request"
