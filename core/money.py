@@ -42,6 +42,10 @@ def validate_currency(value: str) -> None:
         )
 
 
+# The API schema (core.api.schema) offers these codes as the request's enum.
+validate_currency.openapi_schema = lambda: {"enum": sorted(KNOWN_CURRENCIES)}
+
+
 def validate_amount(value) -> None:
     """Reject negative and non-finite amounts (a deal is never worth less than nothing)."""
     try:
@@ -52,6 +56,12 @@ def validate_amount(value) -> None:
         raise ValidationError(_("Enter an amount as a number, for example 15000.50."), code="invalid_amount")
     if amount < 0:
         raise ValidationError(_("The amount cannot be negative."), code="negative_amount")
+
+
+# For the API schema: a non-negative decimal with at least one digit, as a string.
+validate_amount.openapi_schema = lambda: {
+    "pattern": rf"^(\d{{1,{AMOUNT_MAX_DIGITS - AMOUNT_DECIMAL_PLACES}}}(\.\d{{0,{AMOUNT_DECIMAL_PLACES}}})?|\.\d{{1,{AMOUNT_DECIMAL_PLACES}}})$"
+}
 
 
 def currency_choices(locale: str | None = None) -> list[tuple[str, str]]:

@@ -43,6 +43,18 @@ def _fingerprint(request) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _without_nul(value):
+    """PostgreSQL text and jsonb cannot hold NUL: an answer echoing a NUL the client sent (an unknown
+    field's name, a path) is stored, and replayed, with U+FFFD in its place."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
+
+
 def purge_expired(now=None) -> int:
     """Delete keys past their 24 hours; returns how many. Also done lazily on every keyed request."""
     deleted, _details = IdempotencyKey.objects.filter(created_at__lt=(now or timezone.now()) - KEY_TTL).delete()
@@ -69,7 +81,7 @@ def idempotent(handler):
             record, created = IdempotencyKey.objects.get_or_create(
                 user=request.user,
                 key=key,
-                defaults={"method": request.method, "path": request.path, "fingerprint": fingerprint},
+                defaults={"method": request.method, "path": _without_nul(request.path), "fingerprint": fingerprint},
             )
             if not created:
                 record = IdempotencyKey.objects.select_for_update().get(pk=record.pk)
@@ -82,7 +94,7 @@ def idempotent(handler):
             response = handler(self, request, *args, **kwargs)
             if 200 <= response.status_code < 300:
                 record.status_code = response.status_code
-                record.response_body = json.loads(json.dumps(response.data, cls=DjangoJSONEncoder))
+                record.response_body = _without_nul(json.loads(json.dumps(response.data, cls=DjangoJSONEncoder)))
                 record.save(update_fields=["status_code", "response_body", "updated_at"])
             else:
                 transaction.set_rollback(True)

@@ -22,6 +22,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
 from core.api.idempotency import IDEMPOTENCY_KEY_PATTERN, MAX_KEY_LENGTH
+from core.api.serializers import StrictSerializerMixin
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -94,7 +95,38 @@ def honours_idempotency_key(handler) -> bool:
     return getattr(handler, "honours_idempotency_key", False)
 
 
+def _request_rules(field) -> dict:
+    """What a field's validators accept, when they say (`validator.openapi_schema()`, e.g. the known currencies)."""
+    rules = {}
+    for validator in getattr(field, "validators", ()):
+        describe = getattr(validator, "openapi_schema", None)
+        if describe is not None:
+            rules.update(describe())
+    return rules
+
+
 class SafqaAutoSchema(AutoSchema):
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        serializer = force_instance(serializer)
+        properties = schema.get("properties", {})
+        for name, field in serializer.fields.items():
+            spec = properties.get(name)
+            if not isinstance(spec, dict):
+                continue
+            if spec.get("type") == "array" and not getattr(field, "allow_empty", True):
+                spec.setdefault("minItems", 1)
+            if direction == "response" and isinstance(field, serializers.EmailField) and spec.get("format") == "email":
+                # A member or customer without an address has "" (not null), which is no email format.
+                del spec["format"]
+                spec["anyOf"] = [{"format": "email"}, {"maxLength": 0}]
+            if direction == "request":
+                spec.update(_request_rules(field))
+        if direction == "request" and isinstance(serializer, StrictSerializerMixin):
+            # The API refuses unknown fields (400), so the schema says so.
+            schema["additionalProperties"] = False
+        return schema
+
     def _handler(self):
         """The view method that serves this operation (the viewset action, or the APIView's method)."""
         action = getattr(self.view, "action", None)
@@ -131,6 +163,15 @@ class SafqaAutoSchema(AutoSchema):
         if self._sends_etag():
             parameters.append(ETAG)
         parameters.append(RETRY_AFTER)
+        return parameters
+
+    def _get_filter_parameters(self):
+        parameters = super()._get_filter_parameters()
+        for parameter in parameters:
+            enum = parameter.get("schema", {}).get("enum")
+            if enum is not None and "" not in enum:
+                # django-filter reads an empty value as "no filter" (`?status=` lists everything).
+                parameter["schema"]["enum"] = [*enum, ""]
         return parameters
 
     def _resolve_path_parameters(self, variables):
@@ -178,12 +219,33 @@ def _operations(result):
                 yield path, method, operation
 
 
-def postprocess_schema(result, generator, request, public):
-    """OpenAPI links: from a create's answer to the operations on the record it made (id from the body).
+def _overlapping_one_of_to_any_of(node) -> None:
+    """`oneOf` of plain strings (e.g. "text without control characters" or "blank") → `anyOf`.
 
-    Generated clients and schemathesis' stateful phase follow them: create a contact, then read,
-    update, delete, merge it; create a deal, then move, win or lose it.
+    drf-spectacular writes a blank-allowed text field with a pattern as oneOf [pattern, maxLength 0];
+    when the pattern also matches "" (as ours do), "" matches both branches and is invalid under
+    oneOf, though the API sends it. anyOf says what is meant.
     """
+    if isinstance(node, dict):
+        branches = node.get("oneOf")
+        if isinstance(branches, list) and all(
+            isinstance(branch, dict) and branch.get("type") == "string" and "enum" not in branch for branch in branches
+        ):
+            node["anyOf"] = node.pop("oneOf")
+        for value in node.values():
+            _overlapping_one_of_to_any_of(value)
+    elif isinstance(node, list):
+        for value in node:
+            _overlapping_one_of_to_any_of(value)
+
+
+def postprocess_schema(result, generator, request, public):
+    """Links from each create to the operations on its record; overlapping oneOf made anyOf.
+
+    Generated clients and schemathesis' stateful phase follow the links: create a contact, then
+    read, update, delete it; create a deal, then move, win or lose it.
+    """
+    _overlapping_one_of_to_any_of(result.get("components", {}))
     for path, method, operation in list(_operations(result)):
         if method != "post" or "{" in path:
             continue

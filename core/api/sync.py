@@ -82,12 +82,10 @@ class ChangesView(APIView):
 
     def _limit(self) -> int:
         raw = self.request.query_params.get("limit")
-        if raw in (None, ""):
+        if raw is None:
             return DEFAULT_LIMIT
-        try:
-            limit = int(raw)
-        except ValueError:
-            limit = 0
+        # ASCII digits only, as the schema says (int() would also take " 5", "٥" and "1_0").
+        limit = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 0
         if not 1 <= limit <= MAX_LIMIT:
             raise exceptions.ValidationError(
                 {"limit": [_("Enter a whole number from 1 to %(max)d.") % {"max": MAX_LIMIT}]}
@@ -130,7 +128,9 @@ def _schema(model, tag):
                     "since", str, description="next_sync_token of the previous answer; omit for a full sync"
                 ),
                 OpenApiParameter(
-                    "limit", int, description=f"most entries (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})"
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                    description=f"most entries (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})",
                 ),
             ],
             responses={

@@ -7,6 +7,7 @@ pages); page sorting (`o`) is dropped because the API's cursor fixes the order.
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
+from core.api.filters import UTCIsoDateTimeFilter
 from core.api.serializers import visible_to_request
 from crm.filtersets import CompanyFilterSet, ContactFilterSet, FollowUpFilterSet
 from crm.models import Activity, ActivityKind, Company, Contact, FollowUp
@@ -14,7 +15,7 @@ from pipeline.models import Deal
 
 
 class UpdatedAfterMixin(filters.FilterSet):
-    updated_after = filters.IsoDateTimeFilter(
+    updated_after = UTCIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gt", label=_("Changed after (ISO 8601 date and time)")
     )
 
@@ -48,8 +49,8 @@ class ActivityApiFilterSet(UpdatedAfterMixin, filters.FilterSet):
     contact = filters.ModelChoiceFilter(label=_("Contact"), queryset=visible_to_request(Contact))
     company = filters.ModelChoiceFilter(label=_("Company"), queryset=visible_to_request(Company))
     deal = filters.ModelChoiceFilter(label=_("Deal"), queryset=visible_to_request(Deal))
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("From"))
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Until"))
+    occurred_after = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label=_("From"))
+    occurred_before = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt", label=_("Until"))
 
     class Meta:
         model = Activity

@@ -5,6 +5,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
+from core.api.filters import UTCIsoDateTimeFilter
 from core.api.serializers import visible_to_request
 from crm.models import Company, Contact
 from pipeline.filtersets import DealFilterSet
@@ -15,7 +16,7 @@ class DealApiFilterSet(DealFilterSet):
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), label=capfirst(_("team")))
     company = django_filters.ModelChoiceFilter(queryset=visible_to_request(Company), label=capfirst(_("company")))
     contact = django_filters.ModelChoiceFilter(queryset=visible_to_request(Contact), label=capfirst(_("contact")))
-    updated_after = django_filters.IsoDateTimeFilter(
+    updated_after = UTCIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gt", label=_("Changed after (ISO 8601 date and time)")
     )
 

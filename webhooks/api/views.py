@@ -33,6 +33,8 @@ class SubscriptionViewSet(
 
     queryset = WebhookSubscription.objects.all()
     serializer_class = SubscriptionSerializer
+    # Any id text reaches the view, so a malformed id answers the JSON 404 rather than the HTML page.
+    lookup_value_regex = r"[^/]+"
     permission_classes = [permissions.IsAuthenticated, MaySubscribe]
 
     @extend_schema(responses={201: SubscriptionCreatedSerializer})
