@@ -9,10 +9,11 @@ from datetime import timedelta
 from django import forms
 from django.db import models
 from django.utils import timezone
-from django.utils.text import capfirst
+from django.utils.text import capfirst, format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import assignable_owners, follow_up_assignees
+from core import formatting
 from core.forms import HijriDateField
 from crm.countries import country_choices
 from crm.models import Activity, Company, Contact, FollowUp, Tag
@@ -40,7 +41,12 @@ class CustomerForm(forms.ModelForm):
         self.fields["tags"].queryset = Tag.objects.visible_to(user)
         phone = self.fields["phone_raw"]
         phone.widget.attrs.update({"type": "tel", "autocomplete": "off", "dir": "ltr"})
-        phone.help_text = _("Any usual format, for example 050 123 4567 or +966 50 123 4567.")
+        # The examples read left to right inside the Arabic sentence, their digit groups in order.
+        phone.help_text = format_lazy(
+            _("Any usual format, for example {local} or {international}."),
+            local=formatting.ltr("050 123 4567"),
+            international=formatting.ltr("+966 50 123 4567"),
+        )
 
     def main_fields(self):
         """The fields shown one after another; tags and the grouped fields have their own fieldsets."""

@@ -368,7 +368,7 @@ def test_company_page_lists_its_contacts_and_visible_deals(signed_in, world):
     )
     hidden = f.DealFactory(owner=world.rep_a2, team=world.team_a, company=company, title="صفقة الزميل")
     html = html_of(signed_in(world.rep_a1).get(company.get_absolute_url()))
-    assert "<h1>" + company.name in html.replace("\n", "")
+    assert "<h1><bdi>" + company.name + "</bdi></h1>" in html.replace("\n", "")
     assert world.a1.contact.full_name in html
     assert "توريد أجهزة" in html and "10,000.00" in html
     deal = company.deals.get(title="توريد أجهزة")
