@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 
+# Arabic has six plural forms (zero, one, two, 3–10, 11–99, 100 and up); every count needs all of them.
+PLURAL_FORMS = 6
+
+
 def entries(text: str):
     for block in re.split(r"\n\s*\n", text):
         lines = [line for line in block.strip().splitlines() if not line.startswith("#~")]
@@ -42,6 +46,8 @@ def problems(path: Path) -> list[str]:
         keys = [line.split(" ", 1)[0] for line in lines if line.startswith("msgstr")]
         if any(strings(lines, key) == "" for key in keys):
             found.append(f"untranslated: {msgid!r}")
+        if any(line.startswith("msgid_plural ") for line in lines) and len(keys) < PLURAL_FORMS:
+            found.append(f"{len(keys)} of {PLURAL_FORMS} plural forms: {msgid!r}")
     return found
 
 
