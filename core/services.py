@@ -111,3 +111,45 @@ class Ownership:
 def resolve_owner_and_team(*, by, owner=None, team=None):
     """Decide who owns a new record and which team it belongs to, and check `by` may say so (see Ownership)."""
     return Ownership(by).resolve(owner=owner, team=team)
+
+
+def lock_current(record) -> dict:
+    """Lock `record`'s row until the transaction ends and reload it as stored; returns its column values.
+
+    An edit then starts from what other writers committed, and nobody can commit a change
+    to the row between this read and the write: two partial updates of different fields
+    arriving together both survive. A record deleted meanwhile raises the model's
+    DoesNotExist, as reading it would (the API answers 404, as for any missing record).
+    """
+    # of=("self",): only this row; related rows read by the model's manager are not locked.
+    record.refresh_from_db(from_queryset=type(record)._base_manager.select_for_update(of=("self",)))
+    return column_values(record)
+
+
+def changed_columns(record, before: dict) -> list[str]:
+    """The columns of `record` whose values differ from `before` (from `lock_current`), derived ones included."""
+    derive = getattr(record, "derive", None)
+    if derive is not None:
+        derive()  # the columns save() derives (a normalized name) are compared as they will be written
+    after = column_values(record)
+    return [name for name, value in after.items() if value != before.get(name)]
+
+
+def save_changed(record, before: dict) -> list[str]:
+    """Save only the columns that changed since `lock_current` read them (and `updated_at`); returns them.
+
+    Writing every column would put back whatever this copy holds for the columns the
+    edit did not touch; with the row locked since the read they are current, and
+    naming only the changed ones keeps it so should a caller ever skip the lock.
+    """
+    columns = changed_columns(record, before)
+    names = {field.name for field in record._meta.concrete_fields}
+    record.save(update_fields=[*columns, *(["updated_at"] if "updated_at" in names else [])])
+    return columns
+
+
+def column_values(record) -> dict:
+    """The record's column values by attribute name (`company_id`), the primary key left out."""
+    return {
+        field.attname: getattr(record, field.attname) for field in record._meta.concrete_fields if not field.primary_key
+    }

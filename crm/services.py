@@ -15,7 +15,7 @@ from analytics.services import mark_dirty_for, mark_dirty_since
 from core import bulk, formatting, sync
 from core.exceptions import StaleVersionError
 from core.querysets import is_admin
-from core.services import Ownership, resolve_owner_and_team
+from core.services import Ownership, lock_current, resolve_owner_and_team, save_changed
 from crm.models import (
     Activity,
     ActivityKind,
@@ -62,14 +62,17 @@ def _next_version(record, expected_version: int | None) -> int:
 
 @transaction.atomic
 def company_update(*, company: Company, by, tags=None, expected_version: int | None = None, **fields) -> Company:
-    """Change a company; `company` must be the record as stored, `fields` the new values.
+    """Change a company: `fields` are the new values, the others stay as stored.
 
-    With `expected_version` (an API If-Match), a company changed meanwhile is refused unchanged.
+    `company` is read again under a row lock (`lock_current`) and only the changed columns
+    are written, so a concurrent edit of other fields is kept. With `expected_version`
+    (an API If-Match), a company changed meanwhile is refused unchanged.
     """
     write = Write(fields=fields, record=company, expected_version=expected_version)
-    _changed_record(Company, Ownership(by), write, _stored_version(company))
+    stored = lock_current(company)
+    _changed_record(Company, Ownership(by), write, company.version)
     company.full_clean()
-    company.save()
+    save_changed(company, stored)
     if tags is not None:
         company.tags.set(tags)
     return sync.stamp(company)
@@ -90,14 +93,17 @@ def contact_create(*, by, first_name: str, owner=None, team=None, tags=(), **fie
 
 @transaction.atomic
 def contact_update(*, contact: Contact, by, tags=None, expected_version: int | None = None, **fields) -> Contact:
-    """Change a contact; `contact` must be the record as stored, `fields` the new values.
+    """Change a contact: `fields` are the new values, the others stay as stored.
 
-    With `expected_version` (an API If-Match), a contact changed meanwhile is refused unchanged.
+    `contact` is read again under a row lock and only the changed columns are written (see
+    company_update). With `expected_version` (an API If-Match), a contact changed meanwhile
+    is refused unchanged.
     """
     write = Write(fields=fields, record=contact, expected_version=expected_version)
-    _changed_record(Contact, Ownership(by), write, _stored_version(contact))
+    stored = lock_current(contact)
+    _changed_record(Contact, Ownership(by), write, contact.version)
     contact.full_clean()
-    contact.save()
+    save_changed(contact, stored)
     if tags is not None:
         contact.tags.set(tags)
     sync.stamp(contact)
@@ -758,6 +764,7 @@ def activity_update(*, activity: Activity, by, **fields) -> Activity:
     every record; the day it counted on and the day it counts on now are rolled up again;
     a call, meeting or email moves its contact's "last contacted" forward.
     """
+    stored = lock_current(activity)  # a concurrent edit of other fields is kept (see company_update)
     counted_team, counted_when = activity.team, activity.occurred_at
     actor, team = fields.get("actor"), fields.get("team")
     if (actor is not None and actor.pk != activity.actor_id) or (team is not None and team.pk != activity.team_id):
@@ -766,7 +773,7 @@ def activity_update(*, activity: Activity, by, **fields) -> Activity:
         )
     _apply(activity, fields)
     activity.full_clean()
-    activity.save()
+    save_changed(activity, stored)
     mark_dirty_for(team=counted_team, when=counted_when, reason="activity corrected")
     mark_dirty_for(team=activity.team, when=activity.occurred_at, reason="activity corrected")
     _note_contact(activity)
@@ -781,7 +788,12 @@ def activity_delete(*, activity: Activity, by) -> None:
 
 @transaction.atomic
 def follow_up_update(*, follow_up: FollowUp, by, **fields) -> FollowUp:
-    """Change a follow-up: a new time or assignee re-arms its reminder, a status change completes or reopens it."""
+    """Change a follow-up: a new time or assignee re-arms its reminder, a status change completes or reopens it.
+
+    The follow-up is read again under a row lock first and only changed columns are written,
+    so a concurrent edit of other fields is kept (see company_update).
+    """
+    stored = lock_current(follow_up)
     due_at = fields.pop("due_at", follow_up.due_at)
     remind_at = fields.pop("remind_at", None)
     assignee = fields.pop("assignee", follow_up.assignee)
@@ -789,7 +801,7 @@ def follow_up_update(*, follow_up: FollowUp, by, **fields) -> FollowUp:
     _apply(follow_up, fields)
     if fields:
         follow_up.full_clean()
-        follow_up.save()
+        save_changed(follow_up, stored)
     if due_at != follow_up.due_at or (remind_at is not None and remind_at != follow_up.remind_at):
         follow_up_reschedule(follow_up=follow_up, by=by, due_at=due_at, remind_at=remind_at)
     if assignee.pk != follow_up.assignee_id:

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics.services import mark_dirty_for, mark_dirty_since
 from core import sync
 from core.exceptions import StaleVersionError
-from core.services import Ownership, resolve_owner_and_team
+from core.services import Ownership, changed_columns, column_values, resolve_owner_and_team
 from pipeline.models import Deal, Pipeline, Stage, StageChange, StageKind
 from webhooks import events as webhook_events
 
@@ -100,6 +100,7 @@ def deal_update(*, deal: Deal, by, expected_version: int | None = None, **fields
     if "stage" in fields or "pipeline" in fields:
         raise ValueError("use deal_move_to_stage to change a deal's stage")
     deal = _lock(deal, expected_version)
+    stored = column_values(deal)
     # A new owner or team is checked by the one rule (core.services.Ownership); a new owner
     # outside the deal's team takes it to their own team.
     owner, team = Ownership(by).change(
@@ -112,7 +113,8 @@ def deal_update(*, deal: Deal, by, expected_version: int | None = None, **fields
     for name, value in fields.items():
         setattr(deal, name, value)
     deal.full_clean()
-    _save(deal)
+    # Only the columns this edit changes: the others stay as the locked row holds them.
+    _save(deal, changed_columns(deal, stored))
     sync.stamp(deal)
     webhook_events.emit("deal.updated", deal)
     return deal

@@ -8,8 +8,8 @@ request's Accept-Language:
 
 import re
 
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -50,8 +50,9 @@ def exception_handler(exc, context):
             {"error": {"code": "precondition_failed", "message": str(exc.message), "fields": {}}},
             status=status.HTTP_412_PRECONDITION_FAILED,
         )
-    elif isinstance(exc, Http404):
-        # Not visible and not existing answer alike.
+    elif isinstance(exc, (Http404, ObjectDoesNotExist)):
+        # Not visible and not existing answer alike; so does a record deleted while a write
+        # waited for its row lock (core.services.lock_current).
         exc = exceptions.NotFound(_("Not found."))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
