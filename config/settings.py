@@ -269,6 +269,13 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=2_621_440)
 # Largest import file (bytes) and number of rows one import may hold.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
+# What an uploaded file may hold once read (transfers/readers.py checks each as the rows come):
+# columns per row, characters per cell (Excel's own limit) and per row, and the text a file
+# may hold once unpacked (an .xlsx is a zip: a 100 KB file can unpack to gigabytes).
+IMPORT_MAX_COLUMNS = env.int("IMPORT_MAX_COLUMNS", default=200)
+IMPORT_MAX_CELL_CHARS = env.int("IMPORT_MAX_CELL_CHARS", default=32_767)
+IMPORT_MAX_LINE_CHARS = env.int("IMPORT_MAX_LINE_CHARS", default=128 * 1024)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env.int("IMPORT_MAX_UNCOMPRESSED_BYTES", default=128 * 1024 * 1024)
 SPECTACULAR_SETTINGS = {
     "TITLE": "Safqa API",
     "DESCRIPTION": "Sales CRM API: contacts, companies, deals and their changes.",

@@ -6,18 +6,7 @@ import io
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
-# A spreadsheet treats a cell starting with one of these as a formula (CSV/DDE injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_cell(value) -> str:
-    """Text of a cell, with a leading quote when a spreadsheet would run it as a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+from core.csvsafe import spreadsheet_cell
 
 
 def _name(user):
@@ -71,11 +60,11 @@ COLUMNS = {
 }
 
 
-def rows(kind: str, queryset):
+def rows(kind: str, queryset, *, xlsx: bool = False):
     columns = COLUMNS[kind]
-    yield [str(label) for label, _get in columns]
+    yield [spreadsheet_cell(label, xlsx=xlsx) for label, _get in columns]
     for record in queryset.iterator(chunk_size=2000):
-        yield [escape_cell(get(record)) for _label, get in columns]
+        yield [spreadsheet_cell(get(record), xlsx=xlsx) for _label, get in columns]
 
 
 class _Echo:
@@ -101,7 +90,7 @@ def xlsx_bytes(kind: str, queryset) -> bytes:
 
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet()
-    for row in rows(kind, queryset):
+    for row in rows(kind, queryset, xlsx=True):
         sheet.append(row)
     out = io.BytesIO()
     workbook.save(out)
@@ -136,8 +125,9 @@ def errors_csv(job) -> str:
         messages.setdefault(error["row"], []).append(text)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*job.headers, "error"])
+    # The file's own headers are as untrusted as its cells.
+    writer.writerow([*(spreadsheet_cell(header) for header in job.headers), "error"])
     for row_number in sorted(messages):
         row = job.rows[row_number - 2]
-        writer.writerow([*[escape_cell(cell) for cell in row], escape_cell(" | ".join(messages[row_number]))])
+        writer.writerow([*(spreadsheet_cell(cell) for cell in row), spreadsheet_cell(" | ".join(messages[row_number]))])
     return "\ufeff" + out.getvalue()

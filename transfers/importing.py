@@ -15,6 +15,7 @@ the in-memory cache is shared too.
 """
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -34,6 +35,7 @@ from crm.models import Company, Contact
 from transfers.models import ImportJob, ImportKind, ImportStatus, SavedMapping
 
 CHUNK = 500
+logger = logging.getLogger(__name__)
 
 # Fields a column can be mapped to, per kind, with their label.
 FIELDS = {
@@ -689,21 +691,112 @@ def get_progress(job_id: int) -> dict:
 # -- services ------------------------------------------------------------
 
 
-def import_create(*, by, kind: str, file_name: str, data: bytes, team=None, source: str = "import") -> ImportJob:
-    """Read an uploaded file into a new job with a guessed mapping; raises FileProblem if unreadable."""
-    from transfers.readers import read_table
-
-    headers, rows = read_table(data)
+def _team_for(by, team):
     if team is None:
         from core.services import resolve_owner_and_team
 
         _owner, team = resolve_owner_and_team(by=by)
+    return team
+
+
+def import_create(*, by, kind: str, file_name: str, data: bytes, team=None, source: str = "import") -> ImportJob:
+    """Read a file into a new job with a guessed mapping, here and now; raises FileProblem if unreadable.
+
+    For the command line and scripts. The web keeps the upload with import_upload and the
+    worker reads it: reading a large or crafted file takes the time of a worker, not of a request.
+    """
+    from transfers.readers import read_table
+
+    headers, rows = read_table(data)
+    team = _team_for(by, team)
     job = ImportJob(
-        owner=by, team=team, kind=kind, file_name=file_name[:255], source=source or "import", headers=headers, rows=rows
+        owner=by,
+        team=team,
+        kind=kind,
+        file_name=file_name[:255],
+        source=source or "import",
+        headers=headers,
+        rows=rows,
+        row_count=len(rows),
     )
     job.mapping = guess_mapping(kind=kind, headers=headers, user=by)
     job.full_clean()
     job.save()
+    return job
+
+
+def import_upload(*, by, kind: str, file_name: str, data: bytes, team=None, source: str = "import") -> ImportJob:
+    """Keep an uploaded file in a new job and have the worker read and preview it (transfers.tasks.read_import).
+
+    Only the checks that cost nothing whatever the file holds (size, empty, a zip's directory)
+    run here and raise FileProblem; what the file holds is refused by the worker, in the job.
+    """
+    from transfers.readers import check_upload
+    from transfers.tasks import read_import
+
+    check_upload(data)
+    team = _team_for(by, team)
+    job = ImportJob(
+        owner=by,
+        team=team,
+        kind=kind,
+        file_name=file_name[:255],
+        source=source or "import",
+        status=ImportStatus.READING,
+        upload=data,
+    )
+    job.full_clean(exclude=["upload"])
+    job.save()
+    transaction.on_commit(lambda: read_import.delay(job.pk))
+    return job
+
+
+def import_remap(*, job: ImportJob, by, mapping: dict, remember: bool = False) -> ImportJob:
+    """A new column mapping for a previewed job: the worker checks every row again with it."""
+    from transfers.tasks import read_import
+
+    job.mapping = {k: v for k, v in mapping.items() if v in FIELDS[job.kind]}
+    if remember:
+        save_mapping(user=by, kind=job.kind, headers=job.headers, mapping=job.mapping)
+    job.status = ImportStatus.READING
+    job.save(update_fields=["mapping", "status", "updated_at"])
+    transaction.on_commit(lambda: read_import.delay(job.pk))
+    return job
+
+
+def import_read(*, job_id: int) -> ImportJob | None:
+    """The worker's part of an upload: read the kept file (refusing it with the reason), then preview it.
+
+    Runs again with the job's new mapping after import_remap. Safe to run twice: only a job
+    still reading is touched.
+    """
+    from transfers.readers import FileProblem, read_table
+
+    job = ImportJob.objects.select_related("owner").filter(pk=job_id, status=ImportStatus.READING).first()
+    if job is None:
+        return None
+    # Refusals and row errors in the owner's language: the worker has none of its own.
+    with user_locale(job.owner):
+        if job.upload is not None:
+            try:
+                headers, rows = read_table(bytes(job.upload))
+            except FileProblem as problem:
+                return _refuse(job, problem.message)
+            except Exception:  # a file no check foresaw: the member gets a message, not a job reading forever
+                logger.exception("Import %s: the file could not be read", job.pk)
+                return _refuse(
+                    job, gettext("The text of this file could not be read: save it as CSV (UTF-8) and try again.")
+                )
+            job.headers, job.rows, job.row_count, job.upload = headers, rows, len(rows), None
+            job.mapping = guess_mapping(kind=job.kind, headers=headers, user=job.owner)
+            job.save(update_fields=["headers", "rows", "row_count", "upload", "mapping", "updated_at"])
+        import_preview(job=job, by=job.owner)
+    return job
+
+
+def _refuse(job: ImportJob, message: str) -> ImportJob:
+    job.status, job.message, job.upload, job.finished_at = ImportStatus.REFUSED, message, None, timezone.now()
+    job.save(update_fields=["status", "message", "upload", "finished_at", "updated_at"])
     return job
 
 

@@ -15,6 +15,8 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    READING = "reading", _("Reading the file")
+    REFUSED = "refused", _("Not read, nothing was imported")
     PREVIEWED = "previewed", _("Previewed")
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
@@ -27,13 +29,25 @@ class ImportStatus(models.TextChoices):
 class ImportJobQuerySet(OwnedQuerySet):
     owner_field = "owner"
 
+    def light(self):
+        """Without the fields that grow with the file (the upload, its rows, their errors, what undo needs).
+
+        A list or a status page reads a few columns of each job: loading a large file's
+        rows for it takes seconds and hundreds of MB.
+        """
+        return self.defer(*ImportJob.FILE_SIZED_FIELDS)
+
 
 class ImportJob(TimeStampedModel):
     """One uploaded file: its rows as read, the confirmed mapping, the preview, and what the import wrote.
 
-    `created` and `snapshots` are what undo needs: the ids the import created, and for
-    each record it updated the fields as they were before plus the version it left.
+    `upload` holds the file as uploaded until the worker has read it (status "reading"); then
+    `headers`, `rows` and `row_count` hold what it read, or `message` why it could not
+    (status "refused"). `created` and `snapshots` are what undo needs: the ids the import
+    created, and for each record it updated the fields as they were before plus the version it left.
     """
+
+    FILE_SIZED_FIELDS = ("upload", "rows", "errors", "created", "snapshots")
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs", verbose_name=_("owner")
@@ -45,8 +59,10 @@ class ImportJob(TimeStampedModel):
     status = models.CharField(_("status"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.PREVIEWED)
     file_name = models.CharField(_("file name"), max_length=255, blank=True)
     source = models.CharField(_("external source"), max_length=60, default="import")
+    upload = models.BinaryField(_("uploaded file"), null=True, blank=True, editable=False)
     headers = models.JSONField(_("headers"), default=list, blank=True)
     rows = models.JSONField(_("rows"), default=list, blank=True)
+    row_count = models.PositiveIntegerField(_("rows in the file"), default=0)
     mapping = models.JSONField(_("column mapping"), default=dict, blank=True)
     summary = models.JSONField(_("summary"), default=dict, blank=True)
     errors = models.JSONField(_("row errors"), default=list, blank=True)

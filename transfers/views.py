@@ -1,13 +1,17 @@
 """Import, export, duplicates and merge pages (the merge and duplicates API: crm/api/views.py)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from crm.filtersets import CompanyFilterSet, ContactFilterSet
 from crm.models import Activity, Company, Contact
@@ -32,13 +36,12 @@ def import_upload(request):
     form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        from django.conf import settings
-
         if upload.size > settings.IMPORT_MAX_BYTES:
             form.add_error("file", FileProblem(gettext("The file is too large.")).message)
         else:
+            # Kept for the worker to read: what the file holds is never parsed in the request.
             try:
-                job = importing.import_create(
+                job = importing.import_upload(
                     by=request.user, kind=form.cleaned_data["kind"], file_name=upload.name, data=upload.read()
                 )
             except FileProblem as problem:
@@ -46,53 +49,74 @@ def import_upload(request):
             except ValidationError as error:
                 form.add_error(None, error.messages)
             else:
-                importing.import_preview(job=job, by=request.user)
                 return redirect("transfers:import_preview", pk=job.pk)
-    jobs = ImportJob.objects.visible_to(request.user).select_related("owner")[:10]
+    jobs = ImportJob.objects.visible_to(request.user).light()[:10]
     status_code = 400 if form.errors else 200
     return render(request, "transfers/upload.html", {"form": form, "jobs": jobs}, status=status_code)
 
 
 def _job(request, pk, *, editable=False):
     jobs = ImportJob.objects.editable_by(request.user) if editable else ImportJob.objects.visible_to(request.user)
-    return get_object_or_404(jobs.defer("rows") if not editable else jobs, pk=pk)
+    return get_object_or_404(jobs.light(), pk=pk)
+
+
+_READING = (ImportStatus.READING, ImportStatus.REFUSED)
 
 
 @login_required
 def import_preview(request, pk: int):
-    job = get_object_or_404(ImportJob.objects.visible_to(request.user), pk=pk)
+    job = _job(request, pk)
+    if job.status in _READING:
+        return _reading(request, job)
+    if request.htmx and request.htmx.target == "import-reading":
+        # The reading page's poll: the worker is done, so the whole preview page replaces it.
+        return HttpResponseClientRedirect(reverse("transfers:import_preview", args=[job.pk]))
     if request.method == "POST":
-        job = get_object_or_404(ImportJob.objects.editable_by(request.user), pk=pk)
+        job = _job(request, pk, editable=True)
         if job.status != ImportStatus.PREVIEWED:
             return redirect("transfers:import_progress", pk=job.pk)
         form = MappingForm(request.POST, job=job)
         if form.is_valid():
-            importing.import_preview(
+            importing.import_remap(
                 job=job, by=request.user, mapping=form.mapping(), remember=form.cleaned_data["remember"]
             )
             return redirect("transfers:import_preview", pk=job.pk)
         status_code = 400
     else:
         form, status_code = MappingForm(job=job), 200
+    errors = job.errors  # the preview's row errors (deferred with the rows; read once here)
     context = {
         "job": job,
         "form": form,
         "columns": [form[f"col_{i}"] for i in range(len(job.headers))],
-        "sample": job.rows[:5],
-        "errors": job.errors[:PREVIEW_ROWS],
-        "more_errors": max(0, len(job.errors) - PREVIEW_ROWS),
-        "total": len(job.rows),
+        "sample": _sample(job),
+        "errors": errors[:PREVIEW_ROWS],
+        "more_errors": max(0, len(errors) - PREVIEW_ROWS),
+        "total": job.row_count,
     }
     return render(request, "transfers/preview.html", context, status=status_code)
+
+
+def _sample(job, size: int = 5) -> list:
+    """The job's first rows, read one by one from the stored array: the page never loads all its rows."""
+    first = ImportJob.objects.filter(pk=job.pk).values_list(*(KeyTransform(str(i), "rows") for i in range(size)))
+    return [row for row in first.get() if row is not None]
+
+
+def _reading(request, job):
+    """The page of a file the worker has not read yet (it polls), or has refused (it says why)."""
+    context = {"job": job, "reading": job.status == ImportStatus.READING}
+    template = "transfers/partials/reading.html" if request.htmx else "transfers/reading.html"
+    return render(request, template, context)
 
 
 @require_POST
 @login_required
 def import_confirm(request, pk: int):
-    job = get_object_or_404(ImportJob.objects.editable_by(request.user).defer("rows"), pk=pk)
+    job = _job(request, pk, editable=True)
     if job.status != ImportStatus.PREVIEWED:
         return redirect("transfers:import_progress", pk=job.pk)
-    if job.errors:
+    if job.summary.get("errors"):
         messages.error(request, gettext("Fix the rows with errors first: nothing is imported while a row fails."))
         return redirect("transfers:import_preview", pk=job.pk)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
@@ -104,6 +128,8 @@ def import_confirm(request, pk: int):
 @login_required
 def import_progress(request, pk: int):
     job = _job(request, pk)
+    if job.status in _READING:
+        return redirect("transfers:import_preview", pk=job.pk)
     progress = importing.get_progress(job.pk)
     running = job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING)
     percent = (

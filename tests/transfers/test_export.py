@@ -1,12 +1,13 @@
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
 from django.urls import reverse
 
+from core.csvsafe import spreadsheet_cell
 from tests import factories as f
-from transfers.exporting import escape_cell
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,8 @@ from transfers.exporting import escape_cell
     ],
 )
 def test_formula_escaping(value, expected):
-    assert escape_cell(value) == expected
+    assert spreadsheet_cell(value) == expected
+    assert spreadsheet_cell(value, xlsx=True) == expected
 
 
 def _csv(response):
@@ -99,3 +101,54 @@ def test_export_buttons_on_the_lists(client, world):
         reverse("transfers:export", args=["companies", "csv"])
         in client.get(reverse("crm:company_list")).content.decode()
     )
+
+
+def test_xlsx_export_survives_control_characters_already_stored(client, world):
+    """A record holding a character a workbook cannot store must not break the export for the whole team."""
+    from crm.models import Contact
+
+    # Stored as an older version or a raw SQL write could have left it, not through the service.
+    Contact.objects.filter(pk=world.a1.contact.pk).update(first_name="a\u0007", notes="=x\x1b\x0by")
+    for user in (world.rep_a2, world.manager_a, world.admin):
+        client.force_login(user)
+        response = client.get(reverse("transfers:export", args=["contacts", "xlsx"]))
+        assert response.status_code == 200, user
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        rows = [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)]
+        assert ["a", "'=xy"] in [[row[0], row[7]] for row in rows], rows
+        assert client.get(reverse("transfers:export", args=["contacts", "csv"])).status_code == 200
+
+
+def test_vcard_export_escapes_a_bare_carriage_return(client, world):
+    """A CR alone in a name must not start a property of its own (FN: then TEL:...)."""
+    from crm.models import Contact
+    from transfers.vcard import parse_vcards
+
+    contact = world.a1.contact
+    Contact.objects.filter(pk=contact.pk).update(
+        first_name="x\rTEL:+15550001111", last_name="y\rEMAIL:evil@example.test", phone_raw="1\r\nNOTE:z", phone=""
+    )
+    client.force_login(world.rep_a1)
+    body = b"".join(client.get(reverse("transfers:export", args=["contacts", "vcf"])).streaming_content).decode()
+    # Split as a lenient reader does: a CR alone ends a line too.
+    lines = re.split(r"\r\n|\r|\n", body.replace("\r\n ", ""))
+    assert not [line for line in lines if line.startswith(("TEL:+1555", "EMAIL:evil", "NOTE:z"))], lines
+    assert "\r" not in body.replace("\r\n", "")
+    cards = {card["email"]: card for card in parse_vcards(body) if "email" in card}
+    card = cards[contact.email]
+    assert card["first_name"] == "x\nTEL:+15550001111" and card["phone"] == "1NOTE:z"
+
+
+def test_errors_csv_escapes_the_files_own_headers(client, world):
+    """The failing rows' download repeats the file's headers: they are as untrusted as its cells."""
+    from tests.transfers.conftest import csv_bytes
+    from transfers import importing
+
+    rows = [['=HYPERLINK("http://evil.test")', "@email"], ["", "a@example.test"]]
+    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    importing.import_preview(job=job, by=world.rep_a1, mapping={"0": "first_name", "1": "email"})
+    assert job.errors
+    client.force_login(world.rep_a1)
+    body = client.get(reverse("transfers:import_errors", args=[job.pk])).content.decode("utf-8").lstrip("\ufeff")
+    header = next(csv.reader(io.StringIO(body)))
+    assert header == ['\'=HYPERLINK("http://evil.test")', "'@email", "error"]

@@ -2,6 +2,7 @@ import codecs
 import io
 import zipfile
 
+import openpyxl
 import pytest
 from django.utils import translation
 
@@ -79,18 +80,68 @@ def test_mismatched_columns_are_read_row_by_row():
     assert headers == ["a", "b", "c"] and rows == [["1"], ["1", "2", "3", "4"]]
 
 
-def test_one_megabyte_cell_is_read():
-    big = "ب" * 600_000
+def test_a_cell_as_long_as_excel_allows_is_read_and_a_longer_one_refused(settings):
+    big = "ب" * settings.IMPORT_MAX_CELL_CHARS
     _headers, rows = read_table(csv_bytes([["name", "notes"], ["x", big]]))
-    assert len(rows[0][1]) == 600_000
+    assert len(rows[0][1]) == 32_767
+    message = _problem(csv_bytes([["name", "notes"], ["x", big + "ب"]]))
+    assert "32767" in message and "2" in message  # the limit and the row
 
 
 def test_limits_come_from_settings(settings):
     settings.IMPORT_MAX_ROWS = 1
-    assert "2" in _problem(csv_bytes(ARABIC_ROWS))
+    assert "1" in _problem(csv_bytes(ARABIC_ROWS))
     settings.IMPORT_MAX_ROWS = 100
+    settings.IMPORT_MAX_COLUMNS = 5
+    assert "5" in _problem(csv_bytes(ARABIC_ROWS)) and "6" in _problem(xlsx_bytes(ARABIC_ROWS))
+    settings.IMPORT_MAX_COLUMNS = 6
+    settings.IMPORT_MAX_LINE_CHARS = 40
+    assert "40" in _problem(csv_bytes(ARABIC_ROWS))
+    settings.IMPORT_MAX_LINE_CHARS = 1000
+    settings.IMPORT_MAX_CELL_CHARS = 10
+    assert "10" in _problem(csv_bytes(ARABIC_ROWS))
+    settings.IMPORT_MAX_CELL_CHARS = 1000
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 1000
+    assert _problem(xlsx_bytes(ARABIC_ROWS))  # its parts unpack to more than 1,000 bytes
+    settings.IMPORT_MAX_UNCOMPRESSED_BYTES = 10**8
     settings.IMPORT_MAX_BYTES = 10
     assert _problem(csv_bytes(ARABIC_ROWS))
+
+
+def test_delimiter_is_told_from_the_header_outside_quotes():
+    assert read_table(b'"a;b",c\r\n1,2\r\n') == (["a;b", "c"], [["1", "2"]])
+    assert read_table(b'a;"b,c,d"\r\n1;2\r\n') == (["a", "b,c,d"], [["1", "2"]])
+    assert read_table(b"a\r\n1\r\n") == (["a"], [["1"]])
+
+
+def test_a_workbook_without_a_declared_size_is_read_no_wider_than_the_limit(settings):
+    """Without a <dimension>, a lone far cell does not make every row 16,384 cells wide."""
+    import re as regex
+    import time
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["name", "email"])
+    sheet.append(["Sara", "s@example.test"])
+    sheet.cell(row=2, column=16_384, value="far")
+    out = io.BytesIO()
+    workbook.save(out)
+    source = zipfile.ZipFile(io.BytesIO(out.getvalue()))
+    rezipped = io.BytesIO()
+    with zipfile.ZipFile(rezipped, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            content = source.read(member.filename)
+            if member.filename.startswith("xl/worksheets/"):
+                content = regex.sub(rb"<dimension[^>]*/>", b"", content)
+            target.writestr(member.filename, content)
+    start = time.perf_counter()
+    headers, rows = read_table(rezipped.getvalue())
+    assert time.perf_counter() - start < 2
+    assert headers == ["name", "email"] and rows == [["Sara", "s@example.test"]]
+    sheet.cell(row=2, column=settings.IMPORT_MAX_COLUMNS + 1, value="one too far")
+    out = io.BytesIO()
+    workbook.save(out)
+    assert str(settings.IMPORT_MAX_COLUMNS) in _problem(out.getvalue())
 
 
 def test_unclosed_quote_or_broken_utf16():
