@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 
 from core.htmx import render_page_or_partial
+from core.ids import parse_id
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
 from crm import services
 from crm.countries import country_name
@@ -253,9 +254,9 @@ class ContactCreateView(CustomerCreateView):
     def company(self):
         """The company named by ?company= (from a company's page), if the user may see it."""
         if not hasattr(self, "_company"):
-            pk = self.request.GET.get("company", "")
+            pk = parse_id(self.request.GET.get("company", ""))
             visible = Company.objects.visible_to(self.request.user)
-            self._company = visible.filter(pk=pk).first() if pk.isdigit() else None
+            self._company = visible.filter(pk=pk).first() if pk is not None else None
         return self._company
 
     def get_initial(self):

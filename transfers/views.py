@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.ids import parse_id
 from crm.filtersets import CompanyFilterSet, ContactFilterSet
 from crm.models import Activity, Company, Contact
 from pipeline.filtersets import DealFilterSet
@@ -246,21 +247,21 @@ def merge(request, kind: str):
     if kind not in merging.MODELS:
         raise Http404
     model = merging.MODELS[kind]
-    ids = [int(pk) for pk in request.GET.getlist("ids") + request.POST.getlist("ids") if str(pk).isdigit()]
+    ids = [pk for pk in map(parse_id, request.GET.getlist("ids") + request.POST.getlist("ids")) if pk is not None]
     records = list(model.objects.editable_by(request.user).filter(pk__in=ids).order_by("pk"))
     if len(records) < 2 or len(records) != len(set(ids)):
         raise Http404
     fields = merging.MERGE_FIELDS[kind]
     error = None
     if request.method == "POST":
-        survivor = request.POST.get("survivor", "")
+        survivor = parse_id(request.POST.get("survivor", ""))
         choices = {name: request.POST.get(f"field_{name}") for name in fields}
-        if survivor.isdigit():
+        if survivor is not None:
             try:
                 done = merging.merge_records(
                     by=request.user,
                     kind=kind,
-                    survivor_id=int(survivor),
+                    survivor_id=survivor,
                     other_ids=[r.pk for r in records],
                     choices=choices,
                 )

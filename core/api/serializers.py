@@ -7,24 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
 
-# Ids are PostgreSQL bigints.
-_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
-
-
-def parse_id(value) -> int | None:
-    """`value` as a record id: a JSON integer, or a string of ASCII digits, within bigint range; else None.
-
-    Anything else is refused rather than coerced: DRF would hand a float to the database
-    lookup (1.5 silently becomes record 1; 1e400, an infinity, raised OverflowError, a 500),
-    and Python's int() also reads "١", " 1" and "1_0".
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit() and len(value) <= 20:
-        value = int(value)
-    if isinstance(value, int) and _ID_MIN <= value <= _ID_MAX:
-        return value
-    return None
+from core.ids import parse_id
 
 
 class IdField(serializers.IntegerField):

@@ -14,7 +14,8 @@ from rest_framework import serializers
 
 from accounts.models import Team, User
 from core.api.errors import _field_errors, error_text
-from core.api.serializers import IdRelatedField, parse_id
+from core.api.serializers import IdRelatedField
+from core.ids import parse_id
 from crm import services
 from crm.api.serializers import ContactSerializer
 from crm.models import Company, Contact, Tag

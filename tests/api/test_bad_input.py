@@ -369,3 +369,24 @@ def test_a_bulk_item_echoing_a_lone_surrogate_is_an_item_error_even_with_an_idem
 def test_me_with_a_lone_surrogate_is_a_400(world, bearer):
     raw = '{"time_zone": "\\ud800", "language": "\\ud800"}'
     _error(bearer(world.rep_a1).patch("/api/v1/me/", raw, content_type="application/json"))
+
+
+def test_every_api_list_refuses_a_nul_in_any_query_parameter(world, bearer, client):
+    """Every GET operation of the schema without path ids, each documented query parameter given a NUL."""
+    client.force_login(world.admin)
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    api = bearer(world.manager_a)
+    checked = 0
+    for path, operations in paths.items():
+        get = operations.get("get")
+        if get is None or "{" in path:
+            continue
+        for parameter in get.get("parameters", []):
+            if parameter["in"] != "query":
+                continue
+            response = api.get(path, {parameter["name"]: "1\x00"})
+            assert response.status_code < 500, (path, parameter["name"], response.status_code)
+            if response.status_code >= 400:
+                _error(response, status=response.status_code)
+            checked += 1
+    assert checked > 20

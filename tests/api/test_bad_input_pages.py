@@ -44,3 +44,30 @@ def test_me_with_a_session_and_no_csrf_token_cannot_change_anything(world):
     assert response.status_code == 403
     world.rep_a1.refresh_from_db()
     assert world.rep_a1.language != "en"
+
+
+# Ids in page query parameters: digits Python's int() reads but no id is made of -----------------
+
+
+@pytest.mark.parametrize("value", ["²", "١", "1\x00", "9" * 30])
+def test_new_contact_page_with_a_strange_company_id_ignores_it(world, client, value):
+    client.force_login(world.rep_a1)
+    response = client.get("/contacts/new/", {"company": value})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", "1\x00", "9" * 30])
+def test_merge_page_with_a_strange_id_is_a_404_not_a_500(world, client, value):
+    client.force_login(world.rep_a1)
+    response = client.get("/merge/contact/", {"ids": [world.a1.contact.pk, value]})
+    assert response.status_code == 404
+
+
+def test_merge_page_with_a_strange_survivor_is_refused_with_a_message(world, client):
+    from tests import factories as f
+
+    twin = f.ContactFactory(owner=world.rep_a1, team=world.team_a)
+    client.force_login(world.rep_a1)
+    ids = [world.a1.contact.pk, twin.pk]
+    response = client.post("/merge/contact/", {"ids": ids, "survivor": "²"})
+    assert response.status_code == 400
