@@ -40,8 +40,9 @@ def _custom_period(page, days_back):
     page.select_option("#id_period", "custom")
     page.fill("#id_start", (today - timedelta(days=days_back)).isoformat())
     page.fill("#id_end", today.isoformat())
-    page.click("form.dash-filters button[type=submit]")
-    page.wait_for_load_state()
+    # wait_for_load_state() alone returns at once: the page before the submit is loaded already.
+    with page.expect_navigation():
+        page.click("form.dash-filters button[type=submit]")
 
 
 def test_manager_reads_the_dashboard_in_arabic_changes_the_period_and_drills_down(page, sales):

@@ -45,6 +45,7 @@ def test_follow_up_list_and_form_are_accessible(page, rep_with_follow_ups, langu
     page.goto("/follow-ups/new/")
     page.fill("#id_follow_up-subject", "")
     page.click("form button[type=submit].button--primary")
+    page.wait_for_selector(".field__errors")  # the refused form's answer
     assert page.locator(".field__errors").count() >= 1
     screenshot(page, f"follow-up-form-errors-{language}")
     assert_accessible(page, f"follow-up form with errors ({language})")

@@ -58,6 +58,7 @@ def test_unreadable_file_shows_a_message(page, world):
         "#id_file", files=[{"name": "x.xlsx", "mimeType": "application/octet-stream", "buffer": b"PK\x03\x04broken"}]
     )
     page.click("form button[type=submit].button--primary")
+    page.wait_for_selector(".field__errors")  # the refused upload's answer
     assert page.locator(".field__errors").is_visible()
     assert_accessible(page, "import upload error (en)")
 
