@@ -189,6 +189,29 @@ def _stored_versions(model, ids: list[int], *, lock: bool) -> dict[int, int]:
     return versions
 
 
+def _reread_changed(model, writes: list[Write], versions: dict[int, int]) -> None:
+    """Bring the stored records another writer changed since the caller read them up to date, in place.
+
+    Their rows are locked by now, so what is read is what the batch writes over. Every write
+    bumps a record's version: a copy with the stored version is current and is not read again
+    (a batch usually asks no query here). Without this a batch would write back, from its old
+    copy, columns another writer changed meanwhile (the batch writes the same columns for all
+    its records: any a write sets, and the derived ones).
+    """
+    stale: dict[int, list] = {}
+    for write in writes:
+        record = write.record
+        if record is not None and record.pk in versions and versions[record.pk] != record.version:
+            stale.setdefault(record.pk, []).append(record)
+    names = [field.attname for field in model._meta.concrete_fields]
+    ids = sorted(stale)
+    for start in range(0, len(ids), 5000):
+        for row in model.objects.filter(pk__any=ids[start : start + 5000]).values(*names):
+            for record in stale[row[model._meta.pk.attname]]:
+                for name in names:
+                    setattr(record, name, row[name])
+
+
 def _external_id_conflicts(model, records: dict[int, object]) -> dict[int, ValidationError]:
     """Errors for records whose (external_source, external_id) another record holds, in the batch or stored."""
     if model is Contact:
@@ -265,6 +288,8 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
     ownership = Ownership(by)
     update_ids = sorted({write.record.pk for write in writes if write.record is not None})
     versions = _stored_versions(model, update_ids, lock=not check_only)
+    if not check_only:
+        _reread_changed(model, writes, versions)
     results: list = [None] * len(writes)
     valid: dict[int, object] = {}
     # Checked: the fields a write sets, the name derived from them (normalizing can lengthen it),

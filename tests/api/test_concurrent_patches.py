@@ -142,3 +142,35 @@ def test_a_patch_waiting_for_a_record_deleted_meanwhile_answers_404(world, beare
     [answer] = answers
     assert answer.status_code == 404, answer.content
     assert answer.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_update_keeps_a_change_committed_while_it_waited(world, bearer):
+    """The bulk upsert read the contact, then waits for its row lock while an edit of other fields commits."""
+    contact = f.ContactFactory(
+        owner=world.rep_a1, team=world.team_a, external_source="erp", external_id="W-1", email="old@example.test"
+    )
+    api = bearer(world.rep_a1)
+    answers = []
+
+    def bulk():
+        try:
+            items = [{"external_source": "erp", "external_id": "W-1", "job_title": "مدير"}]
+            answers.append(api.post("/api/v1/contacts/bulk/", {"items": items}, format="json"))
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=bulk)
+    with transaction.atomic():
+        locked = Contact.objects.select_for_update().get(pk=contact.pk)
+        thread.start()
+        time.sleep(1)  # the bulk upsert has read the contact by now and waits for the lock
+        crm_services.contact_update(contact=locked, by=world.rep_a1, email="new@example.test", first_name="Zaid")
+    thread.join()
+    [answer] = answers
+    assert answer.json()["results"][0]["status"] == "updated", answer.json()
+    stored = Contact.objects.get(pk=contact.pk)
+    assert stored.job_title == "مدير"
+    assert stored.email == "new@example.test"
+    assert stored.first_name == "Zaid" and stored.name_normalized.startswith("zaid")
