@@ -148,13 +148,19 @@ def test_an_edit_that_leaves_owner_and_team_alone_is_not_held_to_the_rule(world)
     pipeline_services.deal_update(deal=deal, by=world.manager_a, title="صفقة مصححة", owner=world.rep_a1)
 
 
-def test_a_contact_with_a_company_keeps_its_companys_team(world):
-    contact = world.a1.contact  # works for world.a1.company, of team A
+def test_a_contact_or_deal_with_a_company_keeps_its_companys_team(world):
+    contact = world.a1.contact  # works for world.a1.company, of team A, as world.a1.deal is for it
     second = f.TeamFactory(name="فريق جدة")
     f.MembershipFactory(user=world.rep_a1, team=second)
     with pytest.raises(ValidationError) as refused:
         crm_services.contact_update(contact=contact, by=world.rep_a1, team=second)
     assert "company" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        pipeline_services.deal_update(deal=world.a1.deal, by=world.rep_a1, team=second)
+    assert "company" in refused.value.message_dict
+    assert (
+        Contact.objects.get(pk=contact.pk).team_id == Deal.objects.get(pk=world.a1.deal.pk).team_id == world.team_a.pk
+    )
 
 
 def test_a_company_with_contacts_or_deals_does_not_move_away_from_them(world):
@@ -200,3 +206,20 @@ def test_records_of_different_teams_are_not_merged(world, kind):
     assert model.objects.filter(pk=other.pk).exists()
     deal.refresh_from_db()
     assert (deal.contact_id if kind == "contact" else deal.company_id) == other.pk
+
+
+def test_an_import_writes_its_rows_into_its_team_only_while_the_rule_allows_it(world):
+    """An import names no team per row: new rows go to the job's team, through the same rule, when it runs."""
+    from accounts.models import Membership
+    from tests.transfers.conftest import csv_bytes
+    from transfers import importing
+    from transfers.models import ImportStatus
+
+    rows = [["First name", "Email"], ["سالم", "salem@example.test"]]
+    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    assert job.team == world.team_a
+    Membership.objects.filter(user=world.rep_a1, team=world.team_a).delete()  # left the team meanwhile
+    job.status = ImportStatus.QUEUED
+    job.save()
+    importing.import_run(job_id=job.pk)
+    assert not Contact.objects.filter(email="salem@example.test").exists()
