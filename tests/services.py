@@ -5,7 +5,11 @@
   are used when they answer; otherwise the suite runs on SQLite with in-process
   Celery and cache, and tests marked `postgres` / `redis` are skipped and listed
   in the summary.
-- In CI (CI=true) a real-service test never skips: a missing service fails it.
+- In CI (CI=true) a real-service test never skips: a missing service fails it. And no test
+  skips at all: any skip (a missing browser, a pytest.skip() anywhere) makes the run fail at
+  its end, with the skipped tests listed.
+
+`in_ci()` is the one reading of the CI variable; everything else asks it.
 """
 
 import os
@@ -45,9 +49,17 @@ if "REDIS_URL" not in os.environ and _redis_answers(LOCAL_REDIS):
 
 HAS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://", "pgsql://"))
 HAS_REDIS = bool(os.environ.get("REDIS_URL"))
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-_skipped: list[str] = []
+
+def in_ci() -> bool:
+    """Whether the suite runs in CI: CI set to a true value (GitHub, GitLab and .ci/run set CI=true)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+IN_CI = in_ci()
+
+_skipped: list[str] = []  # real-service tests skipped for want of a service (not in CI)
+_skips_seen: list[str] = []  # every skipped test, whatever the reason
 
 
 def pytest_collection_modifyitems(config, items):
@@ -78,8 +90,25 @@ def pytest_report_header(config):
     return f"safqa: database {database}; broker/cache {redis_state}"
 
 
+def pytest_runtest_logreport(report):
+    # A skip shows in the setup report (markers, fixtures that skip) or the call report (pytest.skip()).
+    if report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        _skips_seen.append(f"{report.nodeid}: {reason.removeprefix('Skipped: ')}")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # CI must run every test: a skip there hides a test that was never run behind a green build.
+    if in_ci() and _skips_seen and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def pytest_terminal_summary(terminalreporter):
     if _skipped:
         terminalreporter.section("real-service tests skipped")
         for line in _skipped:
             terminalreporter.write_line(line)
+    if in_ci() and _skips_seen:
+        terminalreporter.section("skipped in CI: the run fails, every test must run", red=True)
+        for line in _skips_seen:
+            terminalreporter.write_line(line, red=True)
