@@ -10,8 +10,12 @@ from transfers.models import ImportJob, Merge, SavedMapping
 class ImportJobAdmin(ReadOnlyModelAdminMixin, admin.ModelAdmin):
     list_display = ["file_name", "kind", "status", "owner", "created_at"]
     list_filter = ["kind", "status"]
-    exclude = ["rows"]
-    readonly_fields = ["headers", "mapping", "summary", "errors", "created", "snapshots"]
+    exclude = ["rows", "upload"]
+    readonly_fields = ["headers", "row_count", "mapping", "summary", "errors", "created", "snapshots"]
+
+    def get_queryset(self, request):
+        # The list shows a few columns: a large file's rows (or its upload) are not read for it.
+        return super().get_queryset(request).light()
 
 
 @admin.register(SavedMapping)

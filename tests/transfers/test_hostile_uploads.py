@@ -18,6 +18,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -209,8 +210,8 @@ def test_the_request_keeps_the_file_and_the_worker_reads_it(client, world):
     assert job.status == ImportStatus.PREVIEWED
 
 
-def test_the_import_list_never_loads_a_jobs_rows(client, world):
-    """The recent imports list reads a few columns of each job, not its rows (hundreds of MB for some files)."""
+def test_the_import_list_never_loads_a_jobs_rows(client, world, django_user_model):
+    """The recent imports list (and the admin's) reads a few columns of each job, not its rows (hundreds of MB for some files)."""
     from transfers import importing
 
     job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="c.csv", data=csv_bytes(ARABIC_ROWS))
@@ -227,6 +228,12 @@ def test_the_import_list_never_loads_a_jobs_rows(client, world):
     ), jobs_sql
     with CaptureQueriesContext(connection) as captured:
         assert client.get(reverse("transfers:import_preview", args=[job.pk])).status_code == 200
+    admin_client = Client()
+    admin_client.force_login(django_user_model.objects.create_superuser("root", "root@example.test", "x"))
+    with CaptureQueriesContext(connection) as captured:
+        assert admin_client.get("/admin/transfers/importjob/").status_code == 200
+        assert admin_client.get(f"/admin/transfers/importjob/{job.pk}/change/").status_code == 200
+    assert not any('"transfers_importjob"."rows"' in q["sql"] for q in captured), [q["sql"] for q in captured]
     whole_rows = re.compile(r'"transfers_importjob"\."rows"(?!\s*->)')  # the first rows are read one by one
     assert not any(whole_rows.search(q["sql"]) for q in captured), [q["sql"] for q in captured]
 
