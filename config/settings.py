@@ -284,6 +284,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No online-validator badge: an image from validator.swagger.io, which the Content-Security-Policy
+    # refuses, and it would hand the schema's address to a third party.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # Separate request and response components (Contact / ContactRequest / PatchedContactRequest): a request
     # body lists only what a client may send, read-only fields appear in responses only.
     "COMPONENT_SPLIT_REQUEST": True,

@@ -134,6 +134,9 @@ def test_api_docs_run_without_inline_script(client, world):
     assert script.status_code == 200
     assert "javascript" in script["Content-Type"]
     assert "SwaggerUIBundle" in script.content.decode()
+    # No validator badge: it would load an image from validator.swagger.io (refused by img-src,
+    # and it would send the schema's address to a third party).
+    assert '"validatorUrl": null' in script.content.decode()
 
 
 def test_admin_pages_have_the_policy_and_no_inline_script(client, world):
