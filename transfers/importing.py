@@ -777,9 +777,10 @@ def import_read(*, job_id: int) -> ImportJob | None:
         return None
     # Refusals and row errors in the owner's language: the worker has none of its own.
     with user_locale(job.owner):
+        table = None  # None: read before, only the preview runs again (a new mapping)
         if job.upload is not None:
             try:
-                headers, rows = read_table(bytes(job.upload))
+                table = read_table(bytes(job.upload))
             except FileProblem as problem:
                 return _refuse(job, problem.message)
             except Exception:  # a file no check foresaw: the member gets a message, not a job reading forever
@@ -787,10 +788,16 @@ def import_read(*, job_id: int) -> ImportJob | None:
                 return _refuse(
                     job, gettext("The text of this file could not be read: save it as CSV (UTF-8) and try again.")
                 )
-            job.headers, job.rows, job.row_count, job.upload = headers, rows, len(rows), None
-            job.mapping = guess_mapping(kind=job.kind, headers=headers, user=job.owner)
-            job.save(update_fields=["headers", "rows", "row_count", "upload", "mapping", "updated_at"])
-        import_preview(job=job, by=job.owner)
+        try:
+            if table is not None:
+                (job.headers, job.rows), job.upload = table, None
+                job.row_count = len(job.rows)
+                job.mapping = guess_mapping(kind=job.kind, headers=job.headers, user=job.owner)
+                job.save(update_fields=["headers", "rows", "row_count", "upload", "mapping", "updated_at"])
+            import_preview(job=job, by=job.owner)
+        except Exception:  # the worker's time limit, or a failure no check foresaw: never a job reading forever
+            logger.exception("Import %s: the file could not be checked", job.pk)
+            return _refuse(job, gettext("The file could not be checked. Nothing was imported: upload it again."))
     return job
 
 

@@ -9,7 +9,9 @@ def run_import(job_id: int) -> None:
     import_run(job_id=job_id)
 
 
-@shared_task(acks_late=True)
+# A file within the IMPORT_MAX_* limits is read and previewed in well under a minute; the limits
+# bound what is left, and a run past them is refused with a message (importing.import_read).
+@shared_task(acks_late=True, soft_time_limit=600, time_limit=660)
 def read_import(job_id: int) -> None:
     """Thin wrapper: an upload is read and previewed by transfers.importing.import_read, in the worker."""
     from transfers.importing import import_read

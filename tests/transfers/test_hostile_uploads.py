@@ -291,3 +291,22 @@ def test_vcard_with_a_usual_charset_still_reads(client, world, eager_celery, dja
     assert job.status == ImportStatus.PREVIEWED, job.message
     job.refresh_from_db()
     assert job.rows[0][7] == "أحمد"
+
+
+@pytest.mark.postgres
+def test_a_preview_that_fails_in_the_worker_is_a_refusal_not_a_job_reading_forever(
+    client, world, eager_celery, django_capture_on_commit_callbacks
+):
+    from tests.pg import refuse_inserts
+
+    refuse_inserts("pipeline_deal", column="title", value="boom", sqlstate="XX000")
+    rows = [["title", "amount", "currency"], ["boom", "100", "SAR"]]
+    client.force_login(world.rep_a1)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("transfers:import"), {"kind": "deals", "file": SimpleUploadedFile("d.csv", csv_bytes(rows))}
+        )
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.REFUSED and "تعذّر فحص الملف" in job.message
+    page = client.get(response.url).content.decode()
+    assert job.message in page and "every 1s" not in page
