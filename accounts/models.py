@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import CleanCharField
 from core.models import TimeStampedModel
 from core.querysets import ReferenceQuerySet
 
@@ -45,6 +46,10 @@ class SafqaUserManager(UserManager.from_queryset(UserQuerySet)):
 
 class User(AbstractUser):
     """A person who signs in to Safqa: a sales rep, a sales manager or an administrator."""
+
+    # AbstractUser's name fields, declared again so the names people type follow the text rule.
+    first_name = CleanCharField(_("first name"), max_length=150, blank=True)
+    last_name = CleanCharField(_("last name"), max_length=150, blank=True)
 
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.REP)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="ar")
@@ -97,7 +102,7 @@ class User(AbstractUser):
 class Team(TimeStampedModel):
     """A sales team: its members, its managers, and its working time zone."""
 
-    name = models.CharField(_("name"), max_length=120, unique=True)
+    name = CleanCharField(_("name"), max_length=120, unique=True)
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Riyadh", validators=[validate_time_zone])
     going_cold_days = models.PositiveSmallIntegerField(
         _("days without contact before a customer is going cold"),
@@ -173,7 +178,7 @@ class ApiToken(TimeStampedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("user")
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = CleanCharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=12, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)

@@ -4,6 +4,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import CleanCharField
+
 
 class TimeStampedModel(models.Model):
     """A record that knows when it was created and last changed."""
@@ -21,8 +23,8 @@ class BilingualNameModel(models.Model):
     `name` is the Arabic (primary) name; `name_en` the English one, optional.
     """
 
-    name = models.CharField(_("name (Arabic)"), max_length=120)
-    name_en = models.CharField(_("name (English)"), max_length=120, blank=True)
+    name = CleanCharField(_("name (Arabic)"), max_length=120)
+    name_en = CleanCharField(_("name (English)"), max_length=120, blank=True)
 
     class Meta:
         abstract = True

@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import CleanCharField, CleanTextField, CleanURLField
 from core.models import SyncedModel, TimeStampedModel, VersionedModel
 from core.phones import format_international, to_e164
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, TeamSharedQuerySet
@@ -20,7 +21,7 @@ country_code_validator = RegexValidator(
 class Tag(TimeStampedModel):
     """A label a team puts on companies and contacts (e.g. "VIP", "حكومي")."""
 
-    name = models.CharField(_("name"), max_length=60, unique=True)
+    name = CleanCharField(_("name"), max_length=60, unique=True)
 
     objects = ReferenceQuerySet.as_manager()
 
@@ -40,7 +41,7 @@ class CustomerQuerySet(TeamSharedQuerySet):
 class PhoneMixin(models.Model):
     """A phone stored in E.164 for search and dialling, with the number as typed kept beside it."""
 
-    phone_raw = models.CharField(_("phone"), max_length=40, blank=True)
+    phone_raw = CleanCharField(_("phone"), max_length=40, blank=True)
     # Indexed by the models (Meta.indexes): a plain B-tree serves equality; db_index would add a
     # LIKE-pattern index beside it that no query uses and every write pays for.
     phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True, editable=False)
@@ -67,13 +68,13 @@ class PhoneMixin(models.Model):
 class Company(PhoneMixin, SyncedModel, TimeStampedModel):
     """A customer organisation (an account)."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = CleanCharField(_("name"), max_length=200)
     name_normalized = models.CharField(max_length=200, editable=False)
-    website = models.URLField(_("website"), blank=True)
-    industry = models.CharField(_("industry"), max_length=120, blank=True)
-    city = models.CharField(_("city"), max_length=120, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True, validators=[country_code_validator])
-    notes = models.TextField(_("notes"), blank=True)
+    website = CleanURLField(_("website"), blank=True)
+    industry = CleanCharField(_("industry"), max_length=120, blank=True)
+    city = CleanCharField(_("city"), max_length=120, blank=True)
+    country = CleanCharField(_("country"), max_length=2, blank=True, validators=[country_code_validator])
+    notes = CleanTextField(_("notes"), blank=True)
     # Owner and team are indexed as the first columns of the composite indexes below.
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -86,8 +87,8 @@ class Company(PhoneMixin, SyncedModel, TimeStampedModel):
         "accounts.Team", on_delete=models.PROTECT, related_name="companies", verbose_name=_("team"), db_index=False
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="companies", verbose_name=_("tags"))
-    external_source = models.CharField(_("external source"), max_length=60, blank=True)
-    external_id = models.CharField(_("external id"), max_length=120, blank=True)
+    external_source = CleanCharField(_("external source"), max_length=60, blank=True)
+    external_id = CleanCharField(_("external id"), max_length=120, blank=True)
 
     objects = CustomerQuerySet.as_manager()
 
@@ -140,10 +141,10 @@ class PreferredChannel(models.TextChoices):
 class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
     """A person at a customer: how to reach them, how they prefer to be reached, and what they consented to."""
 
-    first_name = models.CharField(_("first name"), max_length=100)
-    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    first_name = CleanCharField(_("first name"), max_length=100)
+    last_name = CleanCharField(_("last name"), max_length=100, blank=True)
     name_normalized = models.CharField(max_length=210, editable=False)
-    job_title = models.CharField(_("job title"), max_length=120, blank=True)
+    job_title = CleanCharField(_("job title"), max_length=120, blank=True)
     email = models.EmailField(_("email"), blank=True)
     company = models.ForeignKey(
         Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="contacts", verbose_name=_("company")
@@ -160,14 +161,14 @@ class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
         "accounts.Team", on_delete=models.PROTECT, related_name="contacts", verbose_name=_("team"), db_index=False
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts", verbose_name=_("tags"))
-    notes = models.TextField(_("notes"), blank=True)
+    notes = CleanTextField(_("notes"), blank=True)
 
     # How the customer wants to be served: respected by every rep and every reminder.
     preferred_channel = models.CharField(
         _("preferred channel"), max_length=12, choices=PreferredChannel.choices, blank=True
     )
     preferred_language = models.CharField(_("preferred language"), max_length=8, choices=settings.LANGUAGES, blank=True)
-    accessibility_needs = models.TextField(
+    accessibility_needs = CleanTextField(
         _("accessibility needs"),
         blank=True,
         help_text=_("What helps this customer: e.g. call before visiting, speak slowly, documents in braille."),
@@ -182,8 +183,8 @@ class Contact(PhoneMixin, SyncedModel, TimeStampedModel):
     consent_updated_at = models.DateTimeField(_("consent updated at"), null=True, blank=True)
 
     last_contacted_at = models.DateTimeField(_("last contacted at"), null=True, blank=True, db_index=True)
-    external_source = models.CharField(_("external source"), max_length=60, blank=True)
-    external_id = models.CharField(_("external id"), max_length=120, blank=True)
+    external_source = CleanCharField(_("external source"), max_length=60, blank=True)
+    external_id = CleanCharField(_("external id"), max_length=120, blank=True)
     # Indexed as the first column of contact_updated_id_idx.
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -261,8 +262,8 @@ class Activity(VersionedModel, TimeStampedModel):
     kind = models.CharField(_("type"), max_length=10, choices=ActivityKind.choices)
     occurred_at = models.DateTimeField(_("when"))
     outcome = models.CharField(_("outcome"), max_length=16, choices=ActivityOutcome.choices, blank=True)
-    subject = models.CharField(_("subject"), max_length=200, blank=True)
-    body = models.TextField(_("note"), blank=True)
+    subject = CleanCharField(_("subject"), max_length=200, blank=True)
+    body = CleanTextField(_("note"), blank=True)
     contact = models.ForeignKey(
         Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="activities", verbose_name=_("contact")
     )
@@ -340,8 +341,8 @@ class FollowUpQuerySet(OwnedQuerySet):
 class FollowUp(VersionedModel, TimeStampedModel):
     """A promise to get back to a customer by a given time, with its reminder."""
 
-    subject = models.CharField(_("subject"), max_length=200)
-    notes = models.TextField(_("note"), blank=True)
+    subject = CleanCharField(_("subject"), max_length=200)
+    notes = CleanTextField(_("note"), blank=True)
     kind = models.CharField(_("kind"), max_length=12, choices=FollowUpKind.choices, default=FollowUpKind.MANUAL)
     due_at = models.DateTimeField(_("due"))
     status = models.CharField(_("status"), max_length=10, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)

@@ -7,6 +7,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.fields import CleanCharField, CleanTextField
 from core.models import BilingualNameModel, SyncedModel, TimeStampedModel, VersionedModel
 from core.money import AMOUNT_DECIMAL_PLACES, AMOUNT_MAX_DIGITS, validate_amount, validate_currency
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, VisibleQuerySet
@@ -120,7 +121,7 @@ class DealQuerySet(OwnedQuerySet):
 class Deal(SyncedModel, TimeStampedModel):
     """A sale in progress or closed: what, with whom, for how much, and where it stands."""
 
-    title = models.CharField(_("title"), max_length=200)
+    title = CleanCharField(_("title"), max_length=200)
     company = models.ForeignKey(
         "crm.Company", on_delete=models.PROTECT, null=True, blank=True, related_name="deals", verbose_name=_("company")
     )
@@ -147,8 +148,8 @@ class Deal(SyncedModel, TimeStampedModel):
     loss_reason = models.ForeignKey(
         LossReason, on_delete=models.PROTECT, null=True, blank=True, related_name="deals", verbose_name=_("loss reason")
     )
-    loss_note = models.TextField(_("loss note"), blank=True)
-    competitor = models.CharField(_("competitor"), max_length=120, blank=True)
+    loss_note = CleanTextField(_("loss note"), blank=True)
+    competitor = CleanCharField(_("competitor"), max_length=120, blank=True)
     source = models.CharField(_("source"), max_length=12, choices=DealSource.choices, blank=True)
 
     objects = DealQuerySet.as_manager()

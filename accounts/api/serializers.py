@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import Membership, Team, User
-from core.api.serializers import SafqaModelSerializer
+from core.api.serializers import CleanTextModelSerializerMixin, SafqaModelSerializer
 
 
 class MembershipSerializer(serializers.ModelSerializer):
@@ -12,8 +12,8 @@ class MembershipSerializer(serializers.ModelSerializer):
         fields = ["team", "team_name", "is_manager"]
 
 
-class MeSerializer(serializers.ModelSerializer):
-    """The signed-in user, with their teams."""
+class MeSerializer(CleanTextModelSerializerMixin, serializers.ModelSerializer):
+    """The signed-in user, with their teams (saved by DRF itself: the text rule applies here)."""
 
     memberships = MembershipSerializer(many=True, read_only=True)
 

@@ -2,12 +2,15 @@
 
 import datetime
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.relations import ManyRelatedField, PrimaryKeyRelatedField
 
+from core import fields as text_fields
 from core.ids import parse_id
+from core.text import clean_text, validate_clean_text
 
 
 class IdField(serializers.IntegerField):
@@ -100,9 +103,56 @@ class UTCDateTimeField(serializers.DateTimeField):
         super().__init__(*args, **kwargs)
 
 
-class SafqaModelSerializer(StrictSerializerMixin, serializers.ModelSerializer):
-    serializer_related_field = IdRelatedField
+class _CleanTextSerializerMixin:
+    """core.text.clean_text on API input, for the model fields of core/fields.py.
+
+    The services' full_clean() applies the same rule; here it runs first, so a refusal
+    is reported on its field with DRF's other field errors and the value handed to the
+    service is already clean.
+    """
+
+    multiline = False
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # Always true of the cleaned value; it puts the rule in the OpenAPI schema (a `pattern`),
+        # so clients and schema-driven tests know which characters are refused.
+        self.validators.append(validate_clean_text)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        try:
+            return clean_text(value, multiline=self.multiline)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code=error.code) from None
+
+
+class CleanCharSerializerField(_CleanTextSerializerMixin, serializers.CharField):
+    pass
+
+
+class CleanTextSerializerField(_CleanTextSerializerMixin, serializers.CharField):
+    multiline = True
+
+
+class CleanURLSerializerField(_CleanTextSerializerMixin, serializers.URLField):
+    pass
+
+
+class CleanTextModelSerializerMixin:
+    """A ModelSerializer whose text fields apply core.text.clean_text (for any that is not a SafqaModelSerializer)."""
+
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
+        text_fields.CleanCharField: CleanCharSerializerField,
+        text_fields.CleanTextField: CleanTextSerializerField,
+        text_fields.CleanURLField: CleanURLSerializerField,
+    }
+
+
+class SafqaModelSerializer(StrictSerializerMixin, CleanTextModelSerializerMixin, serializers.ModelSerializer):
+    serializer_related_field = IdRelatedField
+    serializer_field_mapping = {
+        **CleanTextModelSerializerMixin.serializer_field_mapping,
         models.DateTimeField: UTCDateTimeField,
     }

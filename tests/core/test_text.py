@@ -79,3 +79,106 @@ def test_marks_outside_the_basic_plane_are_removed_too():
 @given(st.text(alphabet=st.characters(max_codepoint=127)))
 def test_ascii_is_lowercased_with_spaces_collapsed(value):
     assert normalize_text(value) == " ".join(value.lower().split())
+
+
+# ---- clean_text: the one rule every typed text goes through on its way in ----
+
+from django.core.exceptions import ValidationError  # noqa: E402
+
+from core.text import FORBIDDEN_CHARACTERS, INVISIBLE_CHARACTERS, clean_text  # noqa: E402
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+BIDI_MARKS = "\u200e\u200f\u061c"
+
+
+@pytest.mark.parametrize("multiline", [False, True])
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("N\u202egnp.exe", "Ngnp.exe"),
+        ("\u2067أحمد\u2069", "أحمد"),
+        ("\u200fشركة الأفق\u200e", "شركة الأفق"),
+        ("\u061c١٢٣", "١٢٣"),
+        ("\ufeffAcme\u200b Ltd\u2060", "Acme Ltd"),
+        # Joiners shape Persian/Urdu words and emoji: they are letters' business, kept.
+        ("می\u200cخواهم", "می\u200cخواهم"),
+        ("👩\u200d💻", "👩\u200d💻"),
+        ("Sara Lindqvist", "Sara Lindqvist"),
+        ("مُحَمَّد العُتَيْبِي", "مُحَمَّد العُتَيْبِي"),
+        ("", ""),
+    ],
+)
+def test_clean_text_removes_invisible_format_characters(typed, expected, multiline):
+    assert clean_text(typed, multiline=multiline) == expected
+
+
+@pytest.mark.parametrize("typed", ["a\u0007", "\u0000", "a\x00b", "\x1b[31m", "x\x7f", "x\x85", "x\x9f", "a\x0bb"])
+@pytest.mark.parametrize("multiline", [False, True])
+def test_clean_text_refuses_control_characters(typed, multiline):
+    with pytest.raises(ValidationError) as refused:
+        clean_text(typed, multiline=multiline)
+    assert refused.value.code == "control_characters"
+
+
+@pytest.mark.parametrize("typed", ["\ud800", "a\udfffb", "x\ufffe", "\uffff", "\ufdd0"])
+def test_clean_text_refuses_what_is_not_text(typed):
+    with pytest.raises(ValidationError) as refused:
+        clean_text(typed, multiline=True)
+    assert refused.value.code == "invalid_characters"
+
+
+def test_clean_text_refusals_are_translated():
+    from django.utils import translation
+
+    def message(language):
+        with translation.override(language), pytest.raises(ValidationError) as refused:
+            clean_text("a\u0007", multiline=False)
+        with translation.override(language):
+            return refused.value.messages
+
+    assert message("en") == ["This field contains control characters."]
+    assert message("ar") == ["يحتوي هذا الحقل على رموز تحكّم غير مسموح بها."]
+
+
+def test_multiline_text_keeps_tabs_and_newlines_and_unifies_line_breaks():
+    assert clean_text("line 1\n\tline 2", multiline=True) == "line 1\n\tline 2"
+    assert clean_text("a\r\nb\rc\u2028d\u2029e", multiline=True) == "a\nb\nc\nd\ne"
+
+
+def test_one_line_text_turns_tabs_and_line_breaks_into_spaces():
+    assert clean_text("Sara\tLee", multiline=False) == "Sara Lee"
+    assert clean_text("شركة\r\nالأفق\n", multiline=False) == "شركة الأفق "
+
+
+@given(st.text(), st.booleans())
+def test_clean_text_is_idempotent_and_leaves_nothing_forbidden(value, multiline):
+    try:
+        once = clean_text(value, multiline=multiline)
+    except ValidationError:
+        assert any(ch in FORBIDDEN_CHARACTERS for ch in value)
+        return
+    assert clean_text(once, multiline=multiline) == once
+    assert not any(ch in FORBIDDEN_CHARACTERS or ch in INVISIBLE_CHARACTERS for ch in once)
+    assert "\r" not in once
+    if not multiline:
+        assert "\n" not in once and "\t" not in once
+
+
+@given(
+    st.text(
+        alphabet=ARABIC_LETTERS + TASHKEEL + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789٠١٢٣ .-'@,"
+    )
+)
+def test_plain_arabic_and_english_text_is_unchanged(value):
+    assert clean_text(value, multiline=False) == value
+    assert clean_text(value, multiline=True) == value
+
+
+@given(st.text(alphabet=ARABIC_LETTERS + "abc "), st.lists(st.sampled_from(BIDI_CONTROLS + BIDI_MARKS), min_size=1))
+def test_bidi_controls_anywhere_are_removed(word, controls):
+    spliced = "".join(controls) + word + "".join(controls)
+    assert clean_text(spliced, multiline=False) == word
+
+
+def test_search_form_ignores_invisible_format_characters():
+    assert normalize_text("\u202eأحمد\u200f") == normalize_text("أحمد")
