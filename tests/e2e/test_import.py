@@ -90,3 +90,28 @@ def test_an_import_the_database_refuses_says_so_in_the_users_language(page, worl
     assert Contact.objects.filter(email="ahmad@example.test").count() == 0
     screenshot(page, f"import-refused-{language}")
     assert_accessible(page, f"import refused ({language})")
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_a_file_the_worker_refuses_says_why_on_its_page(page, world, language, eager_celery):
+    """A file only the worker can judge (here UTF-16 text holding U+0000) ends on its page with the reason."""
+    import codecs
+
+    from transfers.models import ImportJob, ImportStatus
+
+    rep = world.rep_a1
+    rep.language = language
+    rep.save()
+    sign_in(page, rep.username)
+    page.goto("/import/")
+    data = codecs.BOM_UTF16_LE + "name,email\r\nSa\x00ra,sara@example.test\r\n".encode("utf-16-le")
+    page.set_input_files("#id_file", files=[{"name": "nul.csv", "mimeType": "text/csv", "buffer": data}])
+    page.click("form button[type=submit].button--primary")
+    page.wait_for_url("**/import/*/")
+    alert = page.locator("#import-reading [role=alert]")
+    expected = "محرف NUL" if language == "ar" else "NUL character"
+    assert expected in alert.inner_text()
+    assert ImportJob.objects.get().status == ImportStatus.REFUSED
+    assert not Contact.objects.filter(email="sara@example.test").exists()
+    screenshot(page, f"import-refused-file-{language}")
+    assert_accessible(page, f"import refused file ({language})")
