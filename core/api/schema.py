@@ -167,7 +167,13 @@ class SafqaAutoSchema(AutoSchema):
 
     def _get_filter_parameters(self):
         parameters = super()._get_filter_parameters()
+        filterset_class = getattr(self.view, "filterset_class", None) if self._is_list_view() else None
+        filters = getattr(filterset_class, "base_filters", {})
         for parameter in parameters:
+            choices = getattr(filters.get(parameter["name"]), "extra", {}).get("choices")
+            if callable(choices) and "enum" not in parameter.get("schema", {}):
+                # Choices given as a callable (e.g. the currencies) are not read by drf-spectacular.
+                parameter["schema"]["enum"] = [str(value) for value, _label in choices()]
             enum = parameter.get("schema", {}).get("enum")
             if enum is not None and "" not in enum:
                 # django-filter reads an empty value as "no filter" (`?status=` lists everything).
@@ -239,6 +245,26 @@ def _overlapping_one_of_to_any_of(node) -> None:
             _overlapping_one_of_to_any_of(value)
 
 
+def _ecma_patterns(node) -> None:
+    """Drop the lone-surrogate range from text patterns (core.text refuses lone surrogates).
+
+    In an ECMA-262 regex (what JSON Schema means by `pattern`) `\\ud800-\\udfff` matches UTF-16
+    code units, so it would refuse every emoji and other astral character, which the API accepts;
+    tools that compile patterns as Unicode (Rust, Python) cannot hold the range and ignore the
+    whole pattern. Without it the pattern says exactly which characters are refused, except lone
+    surrogates, which no UTF-8 JSON text carries.
+    """
+    if isinstance(node, dict):
+        pattern = node.get("pattern")
+        if isinstance(pattern, str) and "\\ud800-\\udfff" in pattern:
+            node["pattern"] = pattern.replace("\\ud800-\\udfff", "")
+        for value in node.values():
+            _ecma_patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            _ecma_patterns(value)
+
+
 def postprocess_schema(result, generator, request, public):
     """Links from each create to the operations on its record; overlapping oneOf made anyOf.
 
@@ -246,6 +272,7 @@ def postprocess_schema(result, generator, request, public):
     read, update, delete it; create a deal, then move, win or lose it.
     """
     _overlapping_one_of_to_any_of(result.get("components", {}))
+    _ecma_patterns(result.get("components", {}))
     for path, method, operation in list(_operations(result)):
         if method != "post" or "{" in path:
             continue
