@@ -248,10 +248,12 @@ def merge(request, kind: str):
         raise Http404
     model = merging.MODELS[kind]
     ids = [pk for pk in map(parse_id, request.GET.getlist("ids") + request.POST.getlist("ids")) if pk is not None]
-    records = list(model.objects.editable_by(request.user).filter(pk__in=ids).order_by("pk"))
+    fields = merging.MERGE_FIELDS[kind]
+    # The choices show related records by name (a contact's company): read with the records, not one by one.
+    related = [name.removesuffix("_id") for name in fields if name.endswith("_id")]
+    records = list(model.objects.editable_by(request.user).select_related(*related).filter(pk__in=ids).order_by("pk"))
     if len(records) < 2 or len(records) != len(set(ids)):
         raise Http404
-    fields = merging.MERGE_FIELDS[kind]
     error = None
     if request.method == "POST":
         survivor = parse_id(request.POST.get("survivor", ""))
