@@ -8,23 +8,48 @@ from pipeline.models import Deal, LossReason, Pipeline, Stage, StageChange
 
 
 class StageInline(admin.TabularInline):
+    """The pipeline's stages at a glance; each is edited on its own page, through the stage services."""
+
     model = Stage
-    extra = 1
+    extra = 0
     fields = ["name", "name_en", "order", "probability", "kind"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Pipeline)
-class PipelineAdmin(admin.ModelAdmin):
+class PipelineAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.pipeline_delete)
     list_display = ["name", "name_en", "order", "is_active"]
     inlines = [StageInline]
 
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.pipeline_create(by=by, **data)
+        return services.pipeline_update(pipeline=record, by=by, **data)
+
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.stage_delete)
     list_display = ["name", "name_en", "pipeline", "order", "probability", "kind"]
     list_filter = ["pipeline", "kind"]
     list_select_related = ["pipeline"]
     search_fields = ["name", "name_en"]
+
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.stage_create(by=by, **data)
+        return services.stage_update(stage=record, by=by, **data)
 
 
 @admin.register(LossReason)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -258,6 +258,43 @@ def pipeline_update(*, pipeline: Pipeline, by, **fields) -> Pipeline:
     pipeline.full_clean()
     pipeline.save()
     return pipeline
+
+
+@transaction.atomic
+def stage_create(*, by, pipeline: Pipeline, name: str, **fields) -> Stage:
+    """Add a stage to a pipeline (administrators, in the Django admin)."""
+    stage = Stage(pipeline=pipeline, name=name, **fields)
+    stage.full_clean()
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def stage_update(*, stage: Stage, by, **fields) -> Stage:
+    """Rename, reorder or re-weigh a stage; its kind changes only while no deal is in it.
+
+    A deal's closing time, its stage history and the figures rolled up from them follow from
+    the kind of the stage it is in: an open stage turned won would hold "won" deals that were
+    never closed. Its pipeline does not change (its deals and history would follow it).
+    """
+    stored = Stage.objects.select_for_update().get(pk=stage.pk)
+    if "pipeline" in fields and fields["pipeline"].pk != stored.pipeline_id:
+        raise ValidationError({"pipeline": _("A stage stays in its pipeline; add a new stage to the other one.")})
+    if "kind" in fields and fields["kind"] != stored.kind and stored.deals.exists():
+        raise ValidationError({"kind": _("Move this stage's deals to another stage before changing its kind.")})
+    for name, value in fields.items():
+        setattr(stage, name, value)
+    stage.full_clean()
+    stage.save()
+    return stage
+
+
+@transaction.atomic
+def stage_delete(*, stage: Stage, by) -> None:
+    """Delete a stage; refused while deals are in it or its history mentions it."""
+    if stage.deals.exists() or StageChange.objects.filter(Q(from_stage=stage) | Q(to_stage=stage)).exists():
+        raise ValidationError(_("Deals are in this stage or passed through it. Move them, or keep the stage."))
+    stage.delete()
 
 
 @transaction.atomic

@@ -373,3 +373,39 @@ def test_admin_subscription_to_a_private_address_is_refused(admin_client, world)
     assert response.status_code == 200
     assert response.context["adminform"].form.errors
     assert not WebhookSubscription.objects.exists()
+
+
+# ---- pipelines and stages ----
+
+
+def test_admin_cannot_change_the_kind_of_a_stage_that_holds_deals(admin_client, world):
+    lead = world.pipeline.s.lead  # world.a1's and world.a2's deals are in it
+    url = reverse("admin:pipeline_stage_change", args=[lead.pk])
+    response = admin_client.post(url, form_data(admin_client, url, kind="won", probability=100))
+    assert response.status_code == 200
+    assert "انقل صفقات هذه المرحلة إلى مرحلة أخرى قبل تغيير نوعها." in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.kind == "open"
+
+
+def test_admin_renames_a_stage_and_adds_a_pipeline_through_the_services(admin_client, world):
+    lead = world.pipeline.s.lead
+    url = reverse("admin:pipeline_stage_change", args=[lead.pk])
+    response = admin_client.post(url, form_data(admin_client, url, name="عميل محتمل جديد", probability=15))
+    assert response.status_code == 302, _errors(response)
+    lead.refresh_from_db()
+    assert (lead.name, lead.probability) == ("عميل محتمل جديد", 15)
+
+    add = reverse("admin:pipeline_pipeline_add")
+    response = admin_client.post(add, form_data(admin_client, add, name="مسار التجديد", name_en="Renewals"))
+    assert response.status_code == 302, _errors(response)
+    from pipeline.models import Pipeline
+
+    assert Pipeline.objects.filter(name="مسار التجديد", name_en="Renewals").exists()
+
+
+def test_admin_pipeline_page_shows_stages_without_editing_them_inline(admin_client, world):
+    url = reverse("admin:pipeline_pipeline_change", args=[world.pipeline.pk])
+    response = admin_client.get(url)
+    [inline] = response.context["inline_admin_formsets"]
+    assert not inline.has_add_permission and not inline.has_change_permission and not inline.has_delete_permission
