@@ -390,3 +390,21 @@ def test_every_api_list_refuses_a_nul_in_any_query_parameter(world, bearer, clie
                 _error(response, status=response.status_code)
             checked += 1
     assert checked > 20
+
+
+def test_every_json_write_refuses_deep_nesting(world, bearer, client):
+    """Every POST/PUT/PATCH of the schema without path ids, and /me/, answers 400 to a body nested 1,000 deep."""
+    client.force_login(world.admin)
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    api = bearer(world.admin, HTTP_ACCEPT_LANGUAGE="en")
+    body = "[" * 1000 + "]" * 1000
+    checked = 0
+    for path, operations in paths.items():
+        if "{" in path:
+            continue
+        for method in ("post", "put", "patch"):
+            if method in operations:
+                response = getattr(api, method)(path, body, content_type="application/json")
+                assert _error(response)["code"] == "parse_error", (method, path)
+                checked += 1
+    assert checked >= 8
