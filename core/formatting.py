@@ -142,14 +142,14 @@ def _number(value, pattern: str) -> str:
 
 def count(value) -> str:
     """A count of things: grouped, never with decimals (12, 1,250)."""
-    if value is None:
+    if value is None or value == "":
         return ""
     return _number(Decimal(value).to_integral_value(), "#,##0")
 
 
 def decimal(value, places: int = 1) -> str:
     """A measured number with a fixed number of decimals (14.7)."""
-    if value is None:
+    if value is None or value == "":
         return ""
     pattern = "#,##0." + "0" * places if places else "#,##0"
     number = Decimal(value)
@@ -161,7 +161,7 @@ def decimal(value, places: int = 1) -> str:
 
 def percent(value, places: int = 1) -> str:
     """A percentage given in points (40 → "40.0%")."""
-    if value is None:
+    if value is None or value == "":
         return ""
     pattern = ("#,##0." + "0" * places if places else "#,##0") + "%"
     # Babel multiplies by 100 for a percent pattern; the value is already in points.
@@ -170,7 +170,7 @@ def percent(value, places: int = 1) -> str:
 
 def days(value) -> str:
     """A duration in days, with the plural form its number asks for ("14.7 days", "يومان")."""
-    if value is None:
+    if value is None or value == "":
         return ""
     number = Decimal(value)
     whole = number == number.to_integral_value()
@@ -271,7 +271,7 @@ def hijri(value) -> str:
     """The Umm al-Qura date of a day: "25 جمادى الآخرة 1448 هـ" / "25 Jumada al-Akhirah 1448 AH"."""
     from hijridate import Gregorian
 
-    if value is None:
+    if value is None or value == "":
         return ""
     day = _as_date(value)
     try:
@@ -286,7 +286,7 @@ def hijri(value) -> str:
 
 def date(value) -> str:
     """A calendar day: "5 ديسمبر 2026" / "Dec 5, 2026" (and its Hijri date when the member asked)."""
-    if value is None:
+    if value is None or value == "":
         return ""
     day = _as_date(value)
     text = _localize_digits(_gregorian(day))
@@ -299,14 +299,14 @@ def date(value) -> str:
 
 def month(value) -> str:
     """A month of a year: "ديسمبر 2026" / "December 2026"."""
-    if value is None:
+    if value is None or value == "":
         return ""
     return _localize_digits(_gregorian(_as_date(value), _MONTH_SKELETON))
 
 
 def time(value) -> str:
     """A time of day in the member's time zone: "8:54 م" / "8:54 PM"."""
-    if value is None:
+    if value is None or value == "":
         return ""
     moment = _local(value) if isinstance(value, dt.datetime) else value
     return _localize_digits(format_time(moment, "short", locale=_language()))
@@ -314,7 +314,7 @@ def time(value) -> str:
 
 def datetime(value) -> str:
     """A moment: "5 ديسمبر 2026، 8:54 م" / "Dec 5, 2026, 8:54 PM"."""
-    if value is None:
+    if value is None or value == "":
         return ""
     moment = _local(value)
     joined = get_datetime_format("medium", locale=_language())
@@ -323,7 +323,7 @@ def datetime(value) -> str:
 
 def relative(value, *, now: dt.datetime | None = None) -> str:
     """A day said relative to today where that helps ("today", "yesterday", "in 3 days"), else the date."""
-    if value is None:
+    if value is None or value == "":
         return ""
     today = _as_date(now or timezone.now())
     day = _as_date(value)

@@ -199,3 +199,10 @@ def test_a_negative_number_rounded_to_zero_is_zero():
     with in_language("en"):
         assert fmt.decimal(Decimal("-0.01")) == "0.0"
         assert plain(fmt.decimal(Decimal("-1.25"))) == "-1.2"
+
+
+@pytest.mark.parametrize("kind", ["count", "decimal", "percent", "days", "date", "datetime", "month", "time"])
+def test_nothing_to_show_is_written_as_nothing(kind):
+    with in_language("ar"):
+        assert getattr(fmt, kind)(None) == ""
+        assert getattr(fmt, kind)("") == ""
