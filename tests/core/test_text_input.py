@@ -346,3 +346,21 @@ def test_api_me_applies_the_rule_to_the_members_name(world, bearer):
     assert changed.status_code == 200
     world.rep_a1.refresh_from_db()
     assert world.rep_a1.last_name == "Ngnp.exe"
+
+
+# ---- the Django admin ----
+
+
+def test_admin_applies_the_rule(client, world):
+    world.admin.is_staff = world.admin.is_superuser = True
+    world.admin.save()
+    client.force_login(world.admin)
+    base = {"owner": world.rep_a1.pk, "team": world.team_a.pk}
+    before = Contact.objects.count()
+    refused = client.post("/admin/crm/contact/add/", {**base, "first_name": "منى", "last_name": CONTROL})
+    assert refused.status_code == 200 and "last_name" in refused.context["adminform"].form.errors
+    assert Contact.objects.count() == before
+    saved = client.post("/admin/crm/contact/add/", {**base, "first_name": SPOOF, "notes": "a\r\n\tb"})
+    assert saved.status_code == 302
+    contact = Contact.objects.get(first_name="Ngnp.exe")
+    assert contact.notes == "a\n\tb"
