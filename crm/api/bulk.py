@@ -16,6 +16,7 @@ from accounts.models import Team, User
 from core.api.errors import _field_errors, error_text
 from core.api.serializers import IdRelatedField
 from core.ids import parse_id
+from core.text import clean_text
 from crm import services
 from crm.api.serializers import ContactSerializer
 from crm.models import Company, Contact, Tag
@@ -67,24 +68,20 @@ def _ids(items, name, many=False) -> set[int]:
     return found
 
 
-def _storable(text: str) -> bool:
-    """Whether PostgreSQL can hold `text`: no NUL, no lone surrogate (a JSON "\\ud800" escape)."""
-    if text.isprintable():  # the usual case; NUL and surrogates are not printable
-        return True
-    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
-
-
 def _key(item) -> tuple[str, str] | None:
-    """The item's (external_source, external_id); None when it has none, or one that cannot be looked up.
+    """The item's (external_source, external_id) as they would be stored; None when it has none, or one refused.
 
-    An unstorable key is not looked up (the query itself would fail, a 500 for the whole batch);
-    the item's validation then refuses the field, an error for that item only.
+    The key is cleaned by the text rule the fields follow (core.text.clean_text), so a key sent
+    with a bidi mark finds the record stored without it. A key the rule refuses (NUL, a lone
+    surrogate: the query itself would fail, a 500 for the whole batch) is not looked up; the
+    item's validation then refuses the field, an error for that item only.
     """
     source, external_id = item.get("external_source", ""), item.get("external_id")
     if isinstance(source, str) and isinstance(external_id, (str, int)) and not isinstance(external_id, bool):
-        key = source.strip(), str(external_id).strip()
-        if _storable(key[0]) and _storable(key[1]):
-            return key
+        try:
+            return clean_text(source.strip(), multiline=False), clean_text(str(external_id).strip(), multiline=False)
+        except ValidationError:
+            return None
     return None
 
 

@@ -364,3 +364,13 @@ def test_admin_applies_the_rule(client, world):
     assert saved.status_code == 302
     contact = Contact.objects.get(first_name="Ngnp.exe")
     assert contact.notes == "a\n\tb"
+
+
+def test_bulk_upsert_matches_a_key_as_the_rule_stores_it(world, bearer):
+    """An external id sent with a bidi mark is the stored one: the item updates it, not a second contact."""
+    stored = f.ContactFactory(owner=world.rep_a1, team=world.team_a, external_source="erp", external_id="K-1")
+    items = [{"external_source": "erp", "external_id": "\u200fK-1\u200e", "first_name": "محدّث"}]
+    response = bearer(world.rep_a1).post("/api/v1/contacts/bulk/", {"items": items}, format="json")
+    assert response.json()["results"][0]["status"] == "updated", response.json()
+    stored.refresh_from_db()
+    assert stored.first_name == "محدّث"
