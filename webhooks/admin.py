@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from core.admin_sync import ReadOnlyModelAdminMixin, ServiceModelAdminMixin
 from webhooks import services
@@ -10,6 +11,8 @@ class WebhookSubscriptionAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
     """Subscribing checks the URL like the API does: no loopback, private or reserved addresses."""
 
     delete_service = staticmethod(services.subscription_delete)
+    # A URL typed without a scheme is https (Django 6's default; the webhooks guard checks it anyway).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["url", "owner", "is_active", "created_at"]
     list_filter = ["is_active"]
     list_select_related = ["owner"]
