@@ -225,7 +225,7 @@ def dashboard(*, viewer: int, admin: bool, teams: list[int], start, end, today):
 def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, now):
     """My day (GET /) for a rep: open follow-ups due today or earlier (oldest 50, with what they are
     about), own open deals per currency, own open deals expected to close this month, the 20 open
-    deals quiet longest past the team's going-cold days (latest activity of the deal, its company
+    deals quiet longest past the team's going-cold days (0: none; latest activity of the deal, its company
     and its contact: one index probe each), and the rep's current quotas."""
     query = f"""
     WITH open_deals AS (
@@ -257,7 +257,8 @@ def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, no
             WHERE d.expected_close >= %(month_start)s AND d.expected_close < %(month_end)s
             ORDER BY d.expected_close, d.id) x),
         'going_cold', (SELECT json_agg(x) FROM (
-            SELECT * FROM cold WHERE last_activity_at < %(now)s - make_interval(days => going_cold_days)
+            SELECT * FROM cold WHERE going_cold_days > 0  -- 0 switches the alert off
+            AND last_activity_at < %(now)s - make_interval(days => going_cold_days)
             ORDER BY last_activity_at LIMIT 20) x),
         'quotas', (SELECT json_agg(q) FROM accounts_quota q WHERE q.rep_id = %(viewer)s
                    AND q.superseded_at IS NULL AND q.period_start <= %(now)s::date AND q.period_end >= %(now)s::date)
