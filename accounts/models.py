@@ -20,8 +20,9 @@ def validate_time_zone(value: str) -> None:
         )
 
 
-# The API schema (core.api.schema) offers the known zones as the request's enum.
-validate_time_zone.openapi_schema = lambda: {"enum": sorted(zoneinfo.available_timezones())}
+# The API schema (core.api.schema) offers the zones the profile page offers (Area/City names) as the
+# request's enum; the legacy aliases it leaves out (GMT0, GMT+0, …) also collide as generated-client names.
+validate_time_zone.openapi_schema = lambda: {"enum": [name for name, _label in time_zone_choices()]}
 
 
 def time_zone_choices() -> list[tuple[str, str]]:

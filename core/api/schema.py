@@ -174,6 +174,9 @@ class SafqaAutoSchema(AutoSchema):
             if callable(choices) and "enum" not in parameter.get("schema", {}):
                 # Choices given as a callable (e.g. the currencies) are not read by drf-spectacular.
                 parameter["schema"]["enum"] = [str(value) for value, _label in choices()]
+            # A filter's label is translated: as a `title`, generators would name classes after it
+            # (an Arabic class name for whoever downloads the default schema). The description keeps it.
+            parameter.get("schema", {}).pop("title", None)
             enum = parameter.get("schema", {}).get("enum")
             if enum is not None and "" not in enum:
                 # django-filter reads an empty value as "no filter" (`?status=` lists everything).
