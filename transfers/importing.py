@@ -14,6 +14,7 @@ worker and the web processes; without it the task runs in the web process (eager
 the in-memory cache is shared too.
 """
 
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from core import bulk, phones
 from core.exceptions import StaleVersionError
 from core.i18n import user_locale
-from core.text import normalize_text
+from core.text import clean_text, normalize_text
 from crm import services as crm_services
 from crm.models import Company, Contact
 from transfers.models import ImportJob, ImportKind, ImportStatus, SavedMapping
@@ -197,6 +198,12 @@ def _values(row: list[str], mapping: dict) -> dict[str, str]:
             continue
         i = int(index)
         cell = row[i].strip() if i < len(row) else ""
+        if not cell.isprintable():
+            # The text rule (core.text.clean_text) here already, so a row is matched and compared as
+            # it will be stored (a bidi mark Arabic Excel added does not make a stored record look
+            # new); text it refuses is left as it is, for the write to refuse with the field's error.
+            with contextlib.suppress(ValidationError):
+                cell = clean_text(cell, multiline=True)
         values[name] = cell
     return values
 

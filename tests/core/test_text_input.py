@@ -374,3 +374,13 @@ def test_bulk_upsert_matches_a_key_as_the_rule_stores_it(world, bearer):
     assert response.json()["results"][0]["status"] == "updated", response.json()
     stored.refresh_from_db()
     assert stored.first_name == "محدّث"
+
+
+def test_import_matches_an_external_id_as_the_rule_stores_it(world):
+    """A cell's bidi marks (Arabic Excel adds them) do not make a stored record look new."""
+    stored = f.ContactFactory(owner=world.rep_a1, team=world.team_a, external_source="import", external_id="E-1")
+    job = _import(world, [["External id", "First name"], ["\u200fE-1\u200e", "محدّث"]])
+    assert job.status == ImportStatus.DONE, job.errors
+    assert job.summary["updated"] == 1 and job.summary["created"] == 0
+    stored.refresh_from_db()
+    assert stored.first_name == "محدّث"
