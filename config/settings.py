@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "notifications",
     "webhooks",
     "transfers",
+    "search",
     "bench",
 ]
 

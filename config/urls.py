@@ -10,6 +10,7 @@ urlpatterns = [
     path("notifications/", include("notifications.urls")),
     path("", include("transfers.urls")),
     path("", include("analytics.urls")),
+    path("", include("search.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("accounts.api.urls")),
     path("api/v1/", include("core.api.sync_urls")),
