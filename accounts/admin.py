@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import Membership, Team, User
+from core.admin_sync import ServiceModelAdminMixin
 
 admin.site.site_header = _("Safqa administration")
 admin.site.site_title = _("Safqa")
@@ -31,10 +33,16 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.team_delete)
     list_display = ["name", "time_zone", "going_cold_days"]
     search_fields = ["name"]
     inlines = [MembershipInline]
+
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.team_create(by=by, **data)
+        return services.team_update(team=record, by=by, **data)
 
 
 @admin.register(Membership)

@@ -1,4 +1,4 @@
-"""Writes to team members' sales targets (quotas)."""
+"""Writes to teams and to team members' sales targets (quotas)."""
 
 import calendar
 from datetime import date
@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Quota, QuotaPeriod, User
+from accounts.models import Quota, QuotaPeriod, Team, User
 from core.querysets import is_admin, managed_user_ids
 
 
@@ -72,3 +72,39 @@ def quota_set(
     previous.update(superseded_at=timezone.now())
     quota.save()
     return quota
+
+
+@transaction.atomic
+def team_create(*, by, name: str, **fields) -> Team:
+    """Add a team (administrators, in the Django admin)."""
+    team = Team(name=name, **fields)
+    team.full_clean()
+    team.save()
+    return team
+
+
+@transaction.atomic
+def team_update(*, team: Team, by, **fields) -> Team:
+    """Rename a team or change its time zone or going-cold days.
+
+    A team's days are its local calendar days: a new time zone moves every day's
+    boundaries, so each day rolled up so far is marked to be computed again.
+    """
+    from analytics.models import RollupDay
+    from analytics.services import mark_days_dirty
+
+    zone_before = Team.objects.select_for_update().values_list("time_zone", flat=True).get(pk=team.pk)
+    for name, value in fields.items():
+        setattr(team, name, value)
+    team.full_clean()
+    team.save()
+    if team.time_zone != zone_before:
+        days = RollupDay.objects.filter(team=team).values_list("day", flat=True)
+        mark_days_dirty(team=team, days=list(days), reason="team time zone changed")
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, by) -> None:
+    """Delete a team; its records protect it (move them to another team first), its memberships go with it."""
+    team.delete()

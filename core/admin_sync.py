@@ -46,6 +46,10 @@ class ServiceModelAdminMixin:
     def service_write(self, *, by, record, data: dict):
         raise NotImplementedError
 
+    def has_delete_permission(self, request, obj=None):
+        # Without a delete service there is no way to delete that keeps the rules.
+        return self.delete_service is not None and super().has_delete_permission(request, obj)
+
     def _service_data(self, form, change: bool) -> dict:
         names = form.changed_data if change else list(form.cleaned_data)
         return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}

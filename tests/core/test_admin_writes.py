@@ -409,3 +409,36 @@ def test_admin_pipeline_page_shows_stages_without_editing_them_inline(admin_clie
     response = admin_client.get(url)
     [inline] = response.context["inline_admin_formsets"]
     assert not inline.has_add_permission and not inline.has_change_permission and not inline.has_delete_permission
+
+
+# ---- teams ----
+
+
+def test_admin_changing_a_teams_time_zone_rolls_up_its_past_days_again(admin_client, world):
+    from datetime import date
+
+    from analytics.services import rollup_range
+
+    team = world.team_a
+    rollup_range(teams=[team], day_from=date(2026, 1, 1), day_to=date(2026, 1, 3))
+    assert RollupDay.objects.filter(team=team, is_dirty=False).count() == 3
+    url = reverse("admin:accounts_team_change", args=[team.pk])
+    response = admin_client.post(url, form_data(admin_client, url, time_zone="Asia/Dubai"))
+    assert response.status_code == 302, _errors(response)
+    team.refresh_from_db()
+    assert team.time_zone == "Asia/Dubai"
+    # Every day's boundaries moved: each day rolled up so far is computed again.
+    assert _dirty_days(team) >= {date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)}
+
+
+def test_admin_renaming_a_team_leaves_its_days_alone(admin_client, world):
+    from datetime import date
+
+    from analytics.services import rollup_range
+
+    team = world.team_a
+    rollup_range(teams=[team], day_from=date(2026, 1, 1), day_to=date(2026, 1, 1))
+    url = reverse("admin:accounts_team_change", args=[team.pk])
+    response = admin_client.post(url, form_data(admin_client, url, name="فريق الرياض الجديد"))
+    assert response.status_code == 302, _errors(response)
+    assert _dirty_days(team) == set()
