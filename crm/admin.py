@@ -6,8 +6,14 @@ from crm.models import Activity, Company, Contact, FollowUp, Tag
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.tag_delete)
     search_fields = ["name"]
+
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.tag_create(by=by, **data)
+        return services.tag_update(tag=record, by=by, **data) if data else record
 
 
 @admin.register(Company)

@@ -19,12 +19,14 @@ from core.services import Ownership, lock_current, resolve_owner_and_team, save_
 from crm.models import (
     Activity,
     ActivityKind,
+    ActivityOutcome,
     Company,
     Contact,
     FollowUp,
     FollowUpKind,
     FollowUpStatus,
     ReminderState,
+    Tag,
 )
 from webhooks import events as webhook_events
 
@@ -419,7 +421,9 @@ def _note_contact(activity: Activity) -> None:
         return
     touched = activity.contact_id or (activity.deal.contact_id if activity.deal_id else None)
     contacts = Contact.objects.filter(Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lt=activity.occurred_at))
-    if touched and contacts.filter(pk=touched).update(last_contacted_at=activity.occurred_at, updated_at=timezone.now()):
+    if touched and contacts.filter(pk=touched).update(
+        last_contacted_at=activity.occurred_at, updated_at=timezone.now()
+    ):
         # A synced field changed behind the services' back: new version, new place in the change order.
         sync.stamp_many([touched], Contact, bump_version=True)
         webhook_events.emit("contact.updated", Contact.objects.get(pk=touched))
@@ -606,7 +610,9 @@ def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowU
                 continue
             owner = deal.owner
             with user_locale(owner):
-                subject = _("Get back in touch with %(customer)s") % {"customer": formatting.isolate(_customer_name(deal))}
+                subject = _("Get back in touch with %(customer)s") % {
+                    "customer": formatting.isolate(_customer_name(deal))
+                }
                 notes = ngettext(
                     "No contact for %(days)d day on the deal “%(deal)s”.",
                     "No contact for %(days)d days on the deal “%(deal)s”.",
@@ -849,3 +855,118 @@ def follow_up_update(*, follow_up: FollowUp, by, **fields) -> FollowUp:
 @transaction.atomic
 def follow_up_delete(*, follow_up: FollowUp, by) -> None:
     follow_up.delete()
+
+
+# ---- tags (reference data, kept by administrators) ----
+
+
+@transaction.atomic
+def tag_create(*, by, name: str) -> Tag:
+    tag = Tag(name=name)
+    tag.full_clean()
+    tag.save()
+    return tag
+
+
+@transaction.atomic
+def tag_update(*, tag: Tag, by, name: str) -> Tag:
+    """Rename a tag (records carry tags by id: they do not change)."""
+    tag.name = name
+    tag.full_clean()
+    tag.save()
+    return tag
+
+
+@transaction.atomic
+def tag_delete(*, tag: Tag, by) -> None:
+    """Delete a tag. The companies and contacts that wore it lose it: a change syncing clients and subscribers receive."""
+    company_ids = list(tag.companies.values_list("pk", flat=True))
+    contact_ids = list(tag.contacts.values_list("pk", flat=True))
+    tag.delete()
+    # Numbered last (core/sync.py), as every service does.
+    sync.stamp_many(company_ids, Company, bump_version=True)
+    sync.stamp_many(contact_ids, Contact, bump_version=True)
+    webhook_events.emit_many("contact.updated", Contact.objects.filter(pk__in=contact_ids))
+
+
+# ---- finishing a follow-up in one step (My day's "Done" panel) ----
+
+# Quick choices for the next step: days from today, at 09:00 in the rep's time zone.
+NEXT_STEP_DAYS = {"tomorrow": 1, "in_3_days": 3, "next_week": 7}
+
+
+def next_step_due(choice: str, *, by, now: datetime | None = None) -> datetime:
+    """The time a quick next-step choice ("tomorrow", "in_3_days", "next_week") stands for, for `by`."""
+    from datetime import time
+
+    from core.i18n import user_zone
+
+    if choice not in NEXT_STEP_DAYS:
+        raise ValidationError({"next_step": _("Choose when the next step is.")})
+    zone = user_zone(by)
+    day = timezone.localtime(now or timezone.now(), zone).date() + timedelta(days=NEXT_STEP_DAYS[choice])
+    return datetime.combine(day, time(9, 0), tzinfo=zone)
+
+
+@dataclass
+class FollowUpOutcome:
+    follow_up: FollowUp
+    activity: Activity
+    next_follow_up: FollowUp | None
+
+
+@transaction.atomic
+def follow_up_complete_with_outcome(
+    *,
+    follow_up: FollowUp,
+    by,
+    outcome: str,
+    kind: str = ActivityKind.CALL,
+    note: str = "",
+    next_due_at: datetime | None = None,
+    next_subject: str = "",
+) -> FollowUpOutcome:
+    """Mark a follow-up done, log what came of it and schedule the next step, all or nothing.
+
+    The outcome becomes an activity on the follow-up's customer and deal (so "last contacted"
+    moves and the day's figures count it); the next step, when given, is a new follow-up on
+    the same customer and deal for the same assignee. Any refusal leaves everything unchanged.
+    """
+    errors = {}
+    if follow_up.status != FollowUpStatus.OPEN:
+        raise ValidationError(_("This follow-up is already done or cancelled; reopen it first."))
+    if outcome not in ActivityOutcome.values:
+        errors["outcome"] = [_("Choose what came of it.")]
+    if kind not in ActivityKind.values:
+        errors["kind"] = [_("Choose how you contacted the customer.")]
+    if next_due_at is not None and next_due_at <= timezone.now():
+        errors["next_due_at"] = [_("The next step must be in the future.")]
+    if not (follow_up.contact_id or follow_up.company_id or follow_up.deal_id):
+        errors.setdefault("outcome", []).append(
+            _("This follow-up is not about a customer or a deal, so there is nowhere to log the outcome.")
+        )
+    if errors:
+        raise ValidationError(errors)
+    activity = activity_log(
+        by=by,
+        kind=kind,
+        outcome=outcome,
+        subject=follow_up.subject,
+        body=note,
+        contact=follow_up.contact,
+        company=follow_up.company,
+        deal=follow_up.deal,
+    )
+    follow_up_complete(follow_up=follow_up, by=by)
+    following = None
+    if next_due_at is not None:
+        following = follow_up_schedule(
+            by=by,
+            subject=next_subject or follow_up.subject,
+            due_at=next_due_at,
+            assignee=follow_up.assignee,
+            contact=follow_up.contact,
+            company=follow_up.company,
+            deal=follow_up.deal,
+        )
+    return FollowUpOutcome(follow_up=follow_up, activity=activity, next_follow_up=following)

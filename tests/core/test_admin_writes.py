@@ -442,3 +442,25 @@ def test_admin_renaming_a_team_leaves_its_days_alone(admin_client, world):
     response = admin_client.post(url, form_data(admin_client, url, name="فريق الرياض الجديد"))
     assert response.status_code == 302, _errors(response)
     assert _dirty_days(team) == set()
+
+
+# ---- tags ----
+
+
+def test_admin_deleting_a_tag_restamps_and_announces_the_records_that_wore_it(admin_client, world, hooks):
+    from crm.models import Tag
+    from tests import factories as f
+
+    tag = f.TagFactory(name="مؤقت")
+    contact = Contact.objects.get(pk=world.a1.contact.pk)
+    company = Company.objects.get(pk=world.a1.company.pk)
+    contact.tags.add(tag)
+    company.tags.add(tag)
+    response = admin_client.post(reverse("admin:crm_tag_delete", args=[tag.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Tag.objects.filter(pk=tag.pk).exists()
+    # Their tag lists changed: syncing clients must receive them again, subscribers hear of the contact.
+    after_contact, after_company = Contact.objects.get(pk=contact.pk), Company.objects.get(pk=company.pk)
+    assert after_contact.change_seq > contact.change_seq and after_contact.version == contact.version + 1
+    assert after_company.change_seq > company.change_seq and after_company.version == company.version + 1
+    assert _deliveries("contact.updated", contact.pk) == 1
