@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, time_zone_choices
-from core.forms import LocalizedIntegerField
+from core.forms import LocalizedIntegerField, SubmitOnceMixin
 
 
 class ProfileForm(forms.ModelForm):
@@ -34,7 +34,7 @@ class ProfileForm(forms.ModelForm):
         return self.cleaned_data.get("digits") or self.instance.digits
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(SubmitOnceMixin, forms.Form):
     name = forms.CharField(
         label=_("token name"), max_length=100, help_text=_("What will use it, for example “ERP sync” or “mobile app”.")
     )

@@ -17,6 +17,8 @@ from accounts import tokens
 from accounts.forms import ApiTokenForm, ProfileForm
 from accounts.models import ApiToken
 from core import formatting
+from core.forms import already_sent, submit_once
+from core.services import FormAlreadySent
 
 SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
@@ -88,7 +90,15 @@ def api_token_create(request):
     new_token = None
     if form.is_valid():
         try:
-            _record, new_token = tokens.api_token_create(user=request.user, name=form.cleaned_data["name"])
+            _record, new_token = submit_once(
+                request,
+                form,
+                lambda: tokens.api_token_create(user=request.user, name=form.cleaned_data["name"]),
+                # A repeat lands on the profile, where the token is listed (its text shows once only).
+                result_url=lambda _created: reverse("accounts:profile"),
+            )
+        except FormAlreadySent as sent:
+            return already_sent(request, sent, fallback=reverse("accounts:profile"))
         except ValidationError as error:
             form.add_error(None, error)
     context = _profile_context(request, form=ProfileForm(instance=request.user), token_form=form, new_token=new_token)

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import QuotaPeriod, User
 from analytics.dashboard import MAX_CUSTOM_DAYS, PERIODS, Filters, period_for, scope_reps, scope_teams
-from core.forms import LocalizedDecimalField, LocalizedIntegerField
+from core.forms import LocalizedDecimalField, LocalizedIntegerField, SubmitOnceMixin
 from core.money import currency_choices
 from pipeline.models import Pipeline
 
@@ -74,7 +74,7 @@ class DashboardForm(forms.Form):
         )
 
 
-class QuotaForm(forms.Form):
+class QuotaForm(SubmitOnceMixin, forms.Form):
     """Set a rep's target for a month or a quarter (the one containing the chosen day)."""
 
     rep = forms.ModelChoiceField(label=capfirst(_("sales rep")), queryset=User.objects.none())

@@ -13,6 +13,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -24,7 +25,9 @@ from analytics.days import local_date
 from analytics.forms import DashboardForm, QuotaForm
 from core import formatting
 from core.csvsafe import spreadsheet_cell
+from core.forms import already_sent, submit_once
 from core.querysets import is_admin, managed_user_ids
+from core.services import FormAlreadySent
 from crm.models import ActivityKind
 
 EXPORTS = ("sales", "activities", "quotas", "funnel", "trend", "leaderboard", "forecast", "loss_reasons", "competitors")
@@ -451,16 +454,23 @@ def quotas(request):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                quota_set(
-                    rep=data["rep"],
-                    kind=data["period_kind"],
-                    start=data["start"],
-                    target_won_value=data["target_won_value"],
-                    currency=data["currency"],
-                    target_won_deals=data["target_won_deals"],
-                    target_activities=data["target_activities"],
-                    by=request.user,
+                submit_once(
+                    request,
+                    form,
+                    lambda: quota_set(
+                        rep=data["rep"],
+                        kind=data["period_kind"],
+                        start=data["start"],
+                        target_won_value=data["target_won_value"],
+                        currency=data["currency"],
+                        target_won_deals=data["target_won_deals"],
+                        target_activities=data["target_activities"],
+                        by=request.user,
+                    ),
+                    result_url=lambda _quota: reverse("analytics:quotas"),
                 )
+            except FormAlreadySent as sent:
+                return already_sent(request, sent, fallback=reverse("analytics:quotas"))
             except PermissionDenied as error:
                 form.add_error("rep", str(error))
             except ValidationError as error:

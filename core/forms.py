@@ -8,9 +8,12 @@ Every number a form takes (amounts, targets, quantities) goes through the one pa
 
 import datetime as dt
 import re
+import secrets
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from core import formatting
@@ -109,3 +112,71 @@ class LocalizedDateField(forms.DateField):
         if isinstance(value, str):
             value = formatting.parse_digits(value)
         return super().to_python(value)
+
+
+# One-time form tokens (double submission) -----------------------------------------
+
+FORM_TOKEN_FIELD = "form_token"
+
+
+class SubmitOnceMixin:
+    """A form that creates something: it carries a one-time token, issued when it is rendered.
+
+    The view passes the create to `submit_once`; a second POST of the same rendered form
+    (a double click, a resend) creates nothing and is sent to what the first one created.
+    A re-rendered form with errors keeps its token: nothing was spent.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[FORM_TOKEN_FIELD] = forms.CharField(
+            required=False,
+            max_length=64,
+            widget=forms.HiddenInput,
+            initial=secrets.token_urlsafe(24),
+            validators=[
+                RegexValidator(
+                    r"^[A-Za-z0-9_-]{16,64}$",
+                    message=_("This form is out of date: reload the page and send it again."),
+                )
+            ],
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        # A hidden field's error has no place on the page: it is said above the form.
+        if FORM_TOKEN_FIELD in self.errors:
+            self.add_error(None, self.errors.pop(FORM_TOKEN_FIELD))
+        # Kept apart from the cleaned values, which go to the services as keyword arguments.
+        self.form_token = self.cleaned_data.pop(FORM_TOKEN_FIELD, "") or ""
+        return cleaned
+
+
+def submit_once(request, form, create, *, result_url=None):
+    """Run `create()` (a service call) once per rendered form; raises FormAlreadySent on a repeat.
+
+    `result_url(obj)` is where a repeat is sent (default: the created record's page).
+    """
+    from core.services import form_token_spend
+
+    return form_token_spend(
+        user=request.user,
+        token=getattr(form, "form_token", ""),
+        create=create,
+        result_url=result_url or (lambda obj: obj.get_absolute_url()),
+    )
+
+
+def already_sent(request, sent, *, fallback: str = "/"):
+    """The answer to a repeated submission: to the page of what the first one created, saying so."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    url = sent.url if url_has_allowed_host_and_scheme(sent.url, allowed_hosts={request.get_host()}) else fallback
+    messages.info(request, _("This form was already sent; nothing was created twice."))
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url or fallback
+        return response
+    return redirect(url or fallback)

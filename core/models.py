@@ -146,3 +146,27 @@ class VersionedModel(models.Model):
             if kwargs.get("update_fields") is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
         super().save(*args, **kwargs)
+
+
+class FormToken(models.Model):
+    """A one-time token of a web form that creates something, spent by its first successful submission.
+
+    The form carries a random token from the moment it is rendered; the view inserts this row
+    in the transaction that creates the record (core.forms.submit_once), so a second POST of
+    the same form (a double click, a resend after a slow answer) waits for the first, finds the
+    token spent and is sent to the record already created. Rows older than a day are purged lazily.
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    token = models.CharField(_("token"), max_length=64)
+    result_url = models.CharField(_("result address"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("form token")
+        verbose_name_plural = _("form tokens")
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "token"], name="formtoken_unique_user_token")]
+
+    def __str__(self):
+        return self.token

@@ -1,6 +1,10 @@
 """Rules shared by the services of every app."""
 
+from datetime import timedelta
+
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.querysets import is_admin
@@ -153,3 +157,42 @@ def column_values(record) -> dict:
     return {
         field.attname: getattr(record, field.attname) for field in record._meta.concrete_fields if not field.primary_key
     }
+
+
+class FormAlreadySent(Exception):
+    """The form's one-time token was spent by an earlier submission; `url` is what that one created."""
+
+    def __init__(self, url: str):
+        super().__init__(url)
+        self.url = url
+
+
+# A token older than this is purged; nobody resends a form rendered yesterday.
+FORM_TOKEN_LIFETIME = timedelta(days=1)
+
+
+@transaction.atomic
+def form_token_spend(*, user, token: str, create, result_url):
+    """Call `create()` once for this user's form token and return what it returns.
+
+    The token row is inserted first, in the transaction of the create, so a concurrent
+    second submission of the same form blocks on the unique constraint until the first
+    commits, then finds the token spent: FormAlreadySent with the first one's address.
+    If the create fails (a ValidationError) the row rolls back with it, so the corrected
+    form can be sent again with the same token. No token (an old page): no protection.
+    """
+    from core.models import FormToken
+
+    if not token:
+        return create()
+    try:
+        with transaction.atomic():
+            row = FormToken.objects.create(user=user, token=token)
+    except IntegrityError:
+        spent = FormToken.objects.filter(user=user, token=token).values_list("result_url", flat=True).first()
+        raise FormAlreadySent(spent or "") from None
+    result = create()
+    row.result_url = result_url(result) or ""
+    row.save(update_fields=["result_url"])
+    FormToken.objects.filter(user=user, created_at__lt=timezone.now() - FORM_TOKEN_LIFETIME).delete()
+    return result

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import assignable_owners, follow_up_assignees
 from core import formatting
-from core.forms import HijriDateField
+from core.forms import HijriDateField, SubmitOnceMixin
 from crm.countries import country_choices
 from crm.models import Activity, Company, Contact, FollowUp, Tag
 from crm.selectors import companies_for_contact
@@ -27,7 +27,7 @@ def _formfield(field, **kwargs):
     return field.formfield(**kwargs)
 
 
-class CustomerForm(forms.ModelForm):
+class CustomerForm(SubmitOnceMixin, forms.ModelForm):
     """What companies and contacts share: an owner chosen among the people the user may assign, and tags."""
 
     def __init__(self, *args, user, **kwargs):
@@ -160,7 +160,7 @@ class LocalDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format=LOCAL_DATETIME)
 
 
-class ActivityForm(forms.ModelForm):
+class ActivityForm(SubmitOnceMixin, forms.ModelForm):
     prefix = "activity"  # two forms share the panel; prefixes keep their ids apart
     occurred_at = forms.DateTimeField(label=capfirst(_("when")), widget=LocalDateTimeInput(), initial=timezone.now)
 
@@ -179,7 +179,7 @@ class ActivityForm(forms.ModelForm):
         return value
 
 
-class FollowUpForm(forms.ModelForm):
+class FollowUpForm(SubmitOnceMixin, forms.ModelForm):
     prefix = "follow_up"
     due_at = forms.DateTimeField(label=capfirst(_("due")), widget=LocalDateTimeInput())
 

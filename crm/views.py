@@ -17,9 +17,11 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 
+from core.forms import already_sent, submit_once
 from core.htmx import render_page_or_partial
 from core.ids import parse_id
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
+from core.services import FormAlreadySent
 from crm import services
 from crm.countries import country_name
 from crm.filtersets import CompanyFilterSet, ContactFilterSet, FollowUpFilterSet
@@ -177,10 +179,15 @@ class CustomerFormView(View):
     def save(self, form, record):
         raise NotImplementedError
 
+    def save_once(self, form, record):
+        return self.save(form, record)
+
     def handle(self, form, record=None, **context):
         if form.is_valid():
             try:
-                saved = self.save(form, record)
+                saved = self.save_once(form, record)
+            except FormAlreadySent as sent:
+                return already_sent(self.request, sent, fallback=self.cancel_url())
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
@@ -205,6 +212,10 @@ class CustomerCreateView(LoginRequiredMixin, CustomerFormView):
 
     def cancel_url(self):
         return reverse(self.list_url)
+
+    def save_once(self, form, record):
+        # A double click or a resend of this page creates one record (core.forms.submit_once).
+        return submit_once(self.request, form, lambda: self.save(form, record))
 
 
 class CustomerUpdateView(EditableQuerysetMixin, CustomerFormView):
@@ -347,7 +358,14 @@ def activity_log(request):
     form = ActivityForm(request.POST, instance=Activity(**subject))
     if form.is_valid():
         try:
-            services.activity_log(by=request.user, **form.cleaned_data, **subject)
+            submit_once(
+                request,
+                form,
+                lambda: services.activity_log(by=request.user, **form.cleaned_data, **subject),
+                result_url=lambda _activity: _subject_url(subject),
+            )
+        except FormAlreadySent as sent:
+            return already_sent(request, sent, fallback=_subject_url(subject))
         except ValidationError as error:
             form.add_error(None, error)
     if form.errors:
@@ -373,8 +391,16 @@ def follow_up_create(request):
     subject = resolve_subject(request, source) if source.get("subject_type") else {}
     form = FollowUpForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
+        back = _subject_url(subject) if subject else reverse("crm:follow_up_list")
         try:
-            services.follow_up_schedule(by=request.user, **form.cleaned_data, **subject)
+            submit_once(
+                request,
+                form,
+                lambda: services.follow_up_schedule(by=request.user, **form.cleaned_data, **subject),
+                result_url=lambda _follow_up: back,
+            )
+        except FormAlreadySent as sent:
+            return already_sent(request, sent, fallback=back)
         except ValidationError as error:
             form.add_error(None, error)
         else:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import assignable_owners
-from core.forms import LocalizedDecimalField
+from core.forms import LocalizedDecimalField, SubmitOnceMixin
 from core.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -73,7 +73,7 @@ def _set_currency_choices(field, default: str | None = None, choices=None) -> No
     field.initial = default or settings.DEFAULT_CURRENCY
 
 
-class DealForm(forms.Form):
+class DealForm(SubmitOnceMixin, forms.Form):
     """Create or edit a deal. Pipeline and stage are asked on creation only; edits carry the version read."""
 
     title = forms.CharField(label=capfirst(_("title")), max_length=200)
@@ -177,7 +177,7 @@ class DealForm(forms.Form):
         return data
 
 
-class QuickAddForm(forms.Form):
+class QuickAddForm(SubmitOnceMixin, forms.Form):
     """The few fields typed straight into a board column: title, value, currency and, optionally, the company.
 
     Company choices may be passed in, so the board renders one list for all its columns in a single query.

@@ -25,7 +25,9 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from accounts.selectors import assignable_owners
 from core import formatting
 from core.exceptions import StaleVersionError
+from core.forms import already_sent, submit_once
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
+from core.services import FormAlreadySent
 from crm.views import activity_panel_context
 from pipeline import services
 from pipeline.filtersets import DealFilterSet
@@ -179,7 +181,9 @@ class DealCreateView(LoginRequiredMixin, View):
         form = DealForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                deal = services.deal_create(by=request.user, **form.service_kwargs())
+                deal = submit_once(request, form, lambda: services.deal_create(by=request.user, **form.service_kwargs()))
+            except FormAlreadySent as sent:
+                return already_sent(request, sent, fallback=reverse("pipeline:deal_list"))
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
@@ -431,15 +435,22 @@ class DealQuickAddView(LoginRequiredMixin, View):
         form = QuickAddForm(request.POST, user=request.user, prefix=f"stage-{stage.pk}")
         if form.is_valid():
             data = form.cleaned_data
+            board = reverse("pipeline:board_pipeline", args=[stage.pipeline_id])
             try:
-                deal = services.deal_create(
-                    by=request.user,
-                    title=data["title"],
-                    amount=data["amount"],
-                    currency=data["currency"],
-                    company=data["company"],
-                    stage=stage,
+                deal = submit_once(
+                    request,
+                    form,
+                    lambda: services.deal_create(
+                        by=request.user,
+                        title=data["title"],
+                        amount=data["amount"],
+                        currency=data["currency"],
+                        company=data["company"],
+                        stage=stage,
+                    ),
                 )
+            except FormAlreadySent as sent:
+                return already_sent(request, sent, fallback=board)
             except ValidationError as error:
                 _add_service_errors(form, error)
             else:
