@@ -6,7 +6,7 @@ imported (a module that does not import is a broken operation for whoever uses i
 sync runs against the live test server through that client's typed API only: a full copy by cursor
 pages, the changes since a sync token with a deletion in between, a create retried with its
 Idempotency-Key, a conditional update with a stale ETag, and a bulk upsert of 1,000 contacts with one
-bad item. openapi-typescript turns the same schema into TypeScript types; `tsc --noEmit`
+bad item; the walk-through in docs/api.md runs as written too. openapi-typescript turns the same schema into TypeScript types; `tsc --noEmit`
 type-checks examples/ts/sync.ts against them, and the example, compiled, runs against the live server.
 
 The tools come from requirements-dev.txt and package.json (`make install`); a missing one fails the
@@ -33,7 +33,8 @@ from crm import services as crm_services
 from crm.models import Contact
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = "safqa_generated_client"
+# The package name docs/api.md uses, so its walk-through runs as written.
+PACKAGE = "safqa_client"
 # Generation and type-checking take a few seconds each; a hung tool must not hang the suite.
 TOOL_TIMEOUT = 180
 
@@ -280,6 +281,25 @@ def test_a_bulk_upsert_of_a_thousand_contacts_reports_the_one_bad_item(api, oper
     assert "email" in bad.errors.to_dict()
     assert {str(result.status) for n, result in enumerate(answer.results) if n != 500} == {"created"}
     assert Contact.objects.filter(external_source="erp").count() == 999
+
+
+def test_the_python_walk_through_in_the_api_docs_runs(generated, world, live_server):
+    text = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    section = text[text.index("### Python (openapi-python-client)") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    _record, token = api_token_create(user=world.rep_a1, name="docs walk-through")
+    code = code.replace("https://crm.example.com", live_server.url).replace("sfq_…", token)
+    assert live_server.url in code and token in code
+
+    namespace = {}
+    exec(compile(code, "docs/api.md", "exec"), namespace)
+
+    before = {world.a1.contact.pk, world.a2.contact.pk}  # the copies are taken before the writes
+    assert set(namespace["listed"]) == set(namespace["copy"]) == before
+    created = Contact.objects.get(pk=namespace["created"].id)
+    assert created.job_title == "مديرة مشتريات"
+    assert [str(result.status) for result in namespace["answer"].results] == ["created", "error"]
 
 
 @pytest.fixture(scope="module")
