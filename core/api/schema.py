@@ -23,6 +23,7 @@ from rest_framework import serializers
 
 from core.api.idempotency import IDEMPOTENCY_KEY_PATTERN, MAX_KEY_LENGTH
 from core.api.serializers import StrictSerializerMixin
+from core.text import INVISIBLE_CHARACTERS
 
 
 class ErrorBodySerializer(serializers.Serializer):
@@ -95,6 +96,31 @@ def honours_idempotency_key(handler) -> bool:
     return getattr(handler, "honours_idempotency_key", False)
 
 
+def _ecma_class(characters) -> str:
+    """A regex character class body (ECMA-262 escapes) for a set of BMP characters."""
+    codes = sorted(ord(c) for c in characters if ord(c) <= 0xFFFF)
+    parts, start = [], None
+    for index, code in enumerate(codes):
+        start = code if start is None else start
+        if index + 1 == len(codes) or codes[index + 1] != code + 1:
+            parts.append(f"\\u{start:04x}" if start == code else f"\\u{start:04x}-\\u{code:04x}")
+            start = None
+    return "".join(parts)
+
+
+def _not_blank(pattern: str | None) -> str:
+    """`pattern` that also requires one visible character.
+
+    DRF trims whitespace and core.text removes invisible format characters before a required
+    text is checked for blankness, so "  " is refused like "".
+    """
+    visible = rf"\s{_ecma_class(INVISIBLE_CHARACTERS)}"
+    if pattern and pattern.startswith("^[^") and pattern.endswith("]*$"):
+        refused = pattern[3:-3]
+        return f"^[^{refused}]*[^{refused}{visible}][^{refused}]*$"
+    return pattern or f"[^{visible}]"
+
+
 def _request_rules(field) -> dict:
     """What a field's validators accept, when they say (`validator.openapi_schema()`, e.g. the known currencies)."""
     rules = {}
@@ -122,6 +148,15 @@ class SafqaAutoSchema(AutoSchema):
                 spec["anyOf"] = [{"format": "email"}, {"maxLength": 0}]
             if direction == "request":
                 spec.update(_request_rules(field))
+                if (
+                    isinstance(field, serializers.CharField)
+                    and not field.allow_blank
+                    and field.trim_whitespace
+                    and spec.get("type") == "string"
+                    and "enum" not in spec
+                    and "format" not in spec
+                ):
+                    spec["pattern"] = _not_blank(spec.get("pattern"))
         if direction == "request" and isinstance(serializer, StrictSerializerMixin):
             # The API refuses unknown fields (400), so the schema says so.
             schema["additionalProperties"] = False
