@@ -25,6 +25,11 @@ class Pipeline(VersionedModel, BilingualNameModel, TimeStampedModel):
         default="7,30",
         help_text=_("Comma-separated numbers of days, e.g. 7,30."),
     )
+    stale_after_days = models.PositiveSmallIntegerField(
+        _("stale after (days in a stage)"),
+        default=21,
+        help_text=_("The board marks an open deal stale after this many days in one stage; 0 switches the mark off."),
+    )
 
     objects = ReferenceQuerySet.as_manager()
 

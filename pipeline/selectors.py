@@ -128,21 +128,28 @@ def board_stages(*, pipeline) -> list:
 
 
 def stage_summaries(*, user, stage_ids, owner_id=None) -> dict:
-    """{stage_id: {"count": n, "totals": [(currency, total), …]}} for the deals `user` sees, in one query."""
+    """{stage_id: {"count": n, "totals": [(currency, total, weighted), …]}} for the deals `user` sees, in one query.
+
+    `weighted` is the sum of amount × the stage's probability: what the column is
+    expected to bring in, per currency like the total (never summed across currencies).
+    """
+    from django.db.models import DecimalField, ExpressionWrapper, F
+
     deals = Deal.objects.visible_to(user).filter(stage_id__in=list(stage_ids))
     if owner_id:
         deals = deals.filter(owner_id=owner_id)
     summaries = {stage_id: {"count": 0, "totals": []} for stage_id in stage_ids}
+    weighted = ExpressionWrapper(F("amount") * F("stage__probability") / 100, output_field=DecimalField())
     rows = (
         deals.order_by()
         .values("stage_id", "currency")
-        .annotate(count=Count("pk"), total=Sum("amount"))
+        .annotate(count=Count("pk"), total=Sum("amount"), weighted=Sum(weighted))
         .order_by("stage_id", "currency")
     )
     for row in rows:
         summary = summaries[row["stage_id"]]
         summary["count"] += row["count"]
-        summary["totals"].append((row["currency"], row["total"]))
+        summary["totals"].append((row["currency"], row["total"], row["weighted"]))
     return summaries
 
 
@@ -162,24 +169,37 @@ def board_deals(*, user, pipeline, stages, owner_id=None, closed_limit: int = CL
     the closed deals of every stage in the same single query.
     """
     from django.db import connection
-    from django.db.models import F, Q, Window
+    from django.db.models import F, OuterRef, Q, Subquery, Window
     from django.db.models.functions import RowNumber
+
+    from crm.models import FollowUp, FollowUpStatus
 
     deals = Deal.objects.visible_to(user).filter(pipeline=pipeline)
     if owner_id:
         deals = deals.filter(owner_id=owner_id)
-    deals = deals.select_related("company", "owner").only(
-        "pk",
-        "title",
-        "amount",
-        "currency",
-        "expected_close",
-        "version",
-        "stage_id",
-        "company__name",
-        "owner__username",
-        "owner__first_name",
-        "owner__last_name",
+    # The card's next follow-up (the earliest open one) is read in the same query, one
+    # index probe per deal, rather than one query per card.
+    next_follow_up = (
+        FollowUp.objects.filter(deal=OuterRef("pk"), status=FollowUpStatus.OPEN).order_by("due_at").values("due_at")[:1]
+    )
+    deals = (
+        deals.select_related("company", "owner", "pipeline")
+        .only(
+            "pk",
+            "title",
+            "amount",
+            "currency",
+            "expected_close",
+            "version",
+            "stage_id",
+            "stage_entered_at",
+            "company__name",
+            "owner__username",
+            "owner__first_name",
+            "owner__last_name",
+            "pipeline__stale_after_days",
+        )
+        .annotate(next_follow_up_at=Subquery(next_follow_up))
     )
     order = (F("expected_close").asc(nulls_last=True), "title", "pk")
     latest_closed = (F("closed_at").desc(nulls_last=True), F("pk").desc())
@@ -198,6 +218,18 @@ def board_deals(*, user, pipeline, stages, owner_id=None, closed_limit: int = CL
     for deal in cards:
         columns.setdefault(deal.stage_id, []).append(deal)
     return columns
+
+
+def next_follow_up_at(*, deal):
+    """When the deal's earliest open follow-up is due (None without one): one card's, after a move."""
+    from crm.models import FollowUp, FollowUpStatus
+
+    return (
+        FollowUp.objects.filter(deal=deal, status=FollowUpStatus.OPEN)
+        .order_by("due_at")
+        .values_list("due_at", flat=True)
+        .first()
+    )
 
 
 QUICK_ADD_COMPANIES = 100

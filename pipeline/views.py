@@ -42,11 +42,11 @@ from pipeline.forms import (
 )
 from pipeline.models import Deal, Pipeline, Stage, StageKind
 from pipeline.selectors import (
-    CLOSED_CARDS_SHOWN,
     board_deals,
     board_stages,
     currency_totals,
     deal_stage_history,
+    next_follow_up_at,
     quick_add_companies,
     stage_summaries,
 )
@@ -350,6 +350,7 @@ class DealMoveView(DealActionMixin, View):
             return redirect(back)
         owner_id = _int_or_none(request.POST.get("board_owner"))
         summaries = stage_summaries(user=request.user, stage_ids=[from_stage.pk, stage.pk], owner_id=owner_id)
+        deal.next_follow_up_at = next_follow_up_at(deal=deal)
         context = {
             "deal": deal,
             "stages": board_stages(pipeline=deal.pipeline),
@@ -386,7 +387,9 @@ class BoardView(LoginRequiredMixin, View):
             owner_id = None
         stages = board_stages(pipeline=pipeline)
         summaries = stage_summaries(user=user, stage_ids=[stage.pk for stage in stages], owner_id=owner_id)
-        cards = board_deals(user=user, pipeline=pipeline, stages=stages, owner_id=owner_id)
+        # Won and lost columns are summaries (count, totals, a link to the list): only open deals are cards.
+        open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+        cards = board_deals(user=user, pipeline=pipeline, stages=open_stages, owner_id=owner_id)
         company_choices = quick_add_companies(user=user)
         currencies = quick_currency_choices()
         columns = []
@@ -413,7 +416,6 @@ class BoardView(LoginRequiredMixin, View):
             "owners": owners,
             "owner_id": owner_id,
             "next": request.get_full_path(),
-            "closed_cards_shown": CLOSED_CARDS_SHOWN,
         }
         return render(request, self.template_name, context)
 

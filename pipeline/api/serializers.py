@@ -31,6 +31,7 @@ class PipelineSerializer(SafqaModelSerializer):
             "order",
             "is_active",
             "after_sale_checkin_days",
+            "stale_after_days",
             "stages",
             "version",
             "updated_at",

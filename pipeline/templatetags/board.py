@@ -17,9 +17,11 @@ from typing import NamedTuple
 
 from django import template
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from core import formatting
+from pipeline.models import StageKind
 
 register = template.Library()
 
@@ -40,6 +42,11 @@ class Card(NamedTuple):
     owner: str
     closes_on: str
     closes_text: str
+    in_stage: str
+    next_on: str
+    next_text: str
+    # "stale" or "": only tested by the template, so it picks the shape and is never placed as text.
+    stale: str
 
 
 # The text fields: they differ between the cards of one shape (stage, with or without company and close date).
@@ -70,19 +77,48 @@ class _PkUrl:
 
 
 class _CardMaker:
-    """Turns deals into Cards; URLs, dates and owners' names are worked out once each per page."""
+    """Turns deals into Cards; URLs, dates, durations and owners' names are worked out once each per page.
 
-    def __init__(self):
+    `stages` (the page's stages) tells which stages are open: only a deal in an open
+    stage can be stale. A deal's pipeline (read along with it) says after how many days.
+    """
+
+    def __init__(self, stages=(), now=None):
         self.detail_url = _PkUrl("pipeline:deal_detail")
         self.move_url = _PkUrl("pipeline:deal_move")
+        self.closed = {stage.pk for stage in stages if stage.kind != StageKind.OPEN}
+        self.now = now or timezone.now()
         self.dates: dict = {}
         self.owners: dict = {}
+        self.durations: dict = {}
+
+    def _date(self, value) -> tuple[str, str]:
+        day = formatting.iso_date(value)
+        if day not in self.dates:
+            self.dates[day] = (day, formatting.date(value))
+        return self.dates[day]
+
+    def _in_stage(self, entered) -> tuple[str, int]:
+        """The time in the stage as text ("12 days", "3 hours"), and its whole days."""
+        seconds = max(int((self.now - entered).total_seconds()), 0)
+        whole_days = seconds // 86400
+        # Whole days from the first day on, hours before: the same text for every deal of one key.
+        key = whole_days if whole_days else -(seconds // 3600) - 1
+        if key not in self.durations:
+            self.durations[key] = formatting.duration(entered, self.now)
+        return self.durations[key], whole_days
 
     def __call__(self, deal) -> Card:
         close = deal.expected_close
-        if close is not None and close not in self.dates:
-            self.dates[close] = (formatting.iso_date(close), formatting.date(close))
-        closes_on, closes_text = self.dates[close] if close is not None else ("", "")
+        closes_on, closes_text = self._date(close) if close is not None else ("", "")
+        follow_up = getattr(deal, "next_follow_up_at", None)
+        next_on, next_text = self._date(follow_up) if follow_up is not None else ("", "")
+        in_stage, stale = "", ""
+        if deal.stage_entered_at is not None:
+            in_stage, whole_days = self._in_stage(deal.stage_entered_at)
+            limit = deal.pipeline.stale_after_days
+            if limit and whole_days >= limit and deal.stage_id not in self.closed:
+                stale = "stale"
         owner = self.owners.get(deal.owner_id)
         if owner is None:
             owner = self.owners[deal.owner_id] = str(deal.owner)
@@ -98,6 +134,10 @@ class _CardMaker:
             owner=owner,
             closes_on=closes_on,
             closes_text=closes_text,
+            in_stage=in_stage,
+            next_on=next_on,
+            next_text=next_text,
+            stale=stale,
         )
 
 
@@ -110,7 +150,14 @@ class _CardShapes:
         self.shapes: dict[tuple, str] = {}
 
     def render(self, card: Card) -> str:
-        key = (card.stage_id, bool(card.company), bool(card.closes_on))
+        key = (
+            card.stage_id,
+            bool(card.company),
+            bool(card.closes_on),
+            bool(card.in_stage),
+            bool(card.next_on),
+            card.stale,
+        )
         shape = self.shapes.get(key)
         if shape is None:
             shape = self.shapes[key] = self._shape(key)
@@ -118,12 +165,17 @@ class _CardShapes:
         return shape.format(*map(escape, card[1:]))
 
     def _shape(self, key) -> str:
-        stage_id, has_company, has_close = key
+        stage_id, has_company, has_close, has_in_stage, has_next, stale = key
         markers = {name: _marker(name) for name in _SLOTS}
         if not has_company:
             markers["company"] = ""
         if not has_close:
             markers["closes_on"] = markers["closes_text"] = ""
+        if not has_in_stage:
+            markers["in_stage"] = ""
+        if not has_next:
+            markers["next_on"] = markers["next_text"] = ""
+        markers["stale"] = stale
         with self.context.push(card=Card(stage_id=stage_id, **markers)):
             html = self.template.render(self.context)
         text = html.replace("{", "{{").replace("}", "}}")
@@ -144,7 +196,7 @@ def deal_cards(context, deals):
     """
     state = _page_state(context)
     if "shapes" not in state:
-        state["maker"], state["shapes"] = _CardMaker(), _CardShapes(context)
+        state["maker"], state["shapes"] = _CardMaker(context.get("stages") or ()), _CardShapes(context)
     make, shapes = state["maker"], state["shapes"]
     return mark_safe("".join(shapes.render(make(deal)) for deal in deals))
 
@@ -152,5 +204,5 @@ def deal_cards(context, deals):
 @register.simple_tag(takes_context=True)
 def deal_card(context, deal):
     """One card, rendered straight from the card template."""
-    with context.push(card=_CardMaker()(deal)):
+    with context.push(card=_CardMaker(context.get("stages") or ())(deal)):
         return context.template.engine.get_template(CARD_TEMPLATE).render(context)

@@ -595,8 +595,15 @@ def test_board_shows_counts_and_totals_per_currency_per_column(client, world, re
 def test_board_cards_have_a_labelled_move_control_that_works_without_javascript(client, world, rep):
     html = client.get(reverse("pipeline:board")).content.decode()
     deal = world.a1.deal
-    assert f'<label class="visually-hidden" for="move-{deal.pk}">' in html
-    assert f'action="{reverse("pipeline:deal_move", args=[deal.pk])}"' in html
+    card = re.search(rf'<li class="deal-card[^"]*" id="deal-{deal.pk}".*?</li>\n', html, re.S).group(0)
+    # One compact menu: a <details> whose summary names the deal, one submit button per other stage.
+    menu = re.search(r'<details class="move-menu">\s*<summary class="move-menu__button">(.*?)</summary>', card, re.S)
+    assert menu and deal.title in menu.group(1)
+    assert "<select" not in card
+    assert f'action="{reverse("pipeline:deal_move", args=[deal.pk])}"' in card
+    buttons = re.findall(r'<button type="submit" name="stage" value="(\d+)"', card)
+    others = {str(stage.pk) for stage in world.pipeline.stages.all()} - {str(deal.stage_id)}
+    assert set(buttons) == others and len(buttons) == len(others)
     assert 'role="region"' in html and 'aria-live="polite"' in html
     assert "vendor/Sortable.min.js" in html and "js/board.js" in html
 
@@ -611,13 +618,16 @@ def test_manager_filters_the_board_by_owner(client, world):
     assert one.context["columns"][0]["summary"]["count"] == 1
 
 
-def test_board_shows_a_few_closed_deals_but_counts_them_all(client, world, rep):
+def test_won_and_lost_are_summary_columns_that_count_every_deal_and_link_to_the_list(client, world, rep):
     many_deals(world, 30, stage=world.pipeline.s.won)
     response = client.get(reverse("pipeline:board_pipeline", args=[world.pipeline.pk]))
     won = next(column for column in response.context["columns"] if column["stage"] == world.pipeline.s.won)
     assert won["summary"]["count"] == 30
-    assert len(won["deals"]) == 20
-    assert f"?stage={world.pipeline.s.won.pk}" in response.content.decode()
+    assert won["deals"] == []
+    html = response.content.decode()
+    assert f"?stage={world.pipeline.s.won.pk}" in html and f"?stage={world.pipeline.s.lost.pk}" in html
+    # Still a drop target for dragging a card onto it.
+    assert f'id="stage-{world.pipeline.s.won.pk}-cards" data-stage="{world.pipeline.s.won.pk}"' in html
 
 
 def test_board_with_500_open_deals_uses_a_fixed_number_of_queries(client, world, rep, django_assert_max_num_queries):
@@ -628,7 +638,7 @@ def test_board_with_500_open_deals_uses_a_fixed_number_of_queries(client, world,
     with django_assert_max_num_queries(10):
         response = client.get(reverse("pipeline:board"))
     assert response.status_code == 200
-    assert response.content.decode().count('class="deal-card"') == 1 + 500 + 20
+    assert response.content.decode().count('<li class="deal-card') == 1 + 500
 
 
 def test_quick_add_creates_the_deal_in_that_columns_stage(client, world, rep):
