@@ -17,7 +17,8 @@
         returnTo = button;
         menu.showModal();
         setExpanded(true);
-        const first = menu.querySelector("a[aria-current], nav a");
+        // The current section first, so the member sees where they are; else the first link.
+        const first = menu.querySelector("a[aria-current]") || menu.querySelector("nav a");
         if (first) first.focus();
       });
     });
