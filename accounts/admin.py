@@ -12,9 +12,22 @@ admin.site.index_title = _("Administration")
 
 
 class MembershipInline(admin.TabularInline):
+    """Who is in the team (or which teams a member is in); joining and leaving go through Memberships."""
+
     model = Membership
-    extra = 1
-    autocomplete_fields = ["user", "team"]
+    extra = 0
+    fields = ["user", "team", "is_manager"]
+    readonly_fields = fields
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(User)
@@ -46,8 +59,14 @@ class TeamAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ServiceModelAdminMixin, admin.ModelAdmin):
+    delete_service = staticmethod(services.membership_delete)
     list_display = ["user", "team", "is_manager"]
     list_filter = ["team", "is_manager"]
     list_select_related = ["user", "team"]
     autocomplete_fields = ["user", "team"]
+
+    def service_write(self, *, by, record, data):
+        if record is None:
+            return services.membership_create(by=by, **data)
+        return services.membership_update(membership=record, by=by, **data)

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Quota, QuotaPeriod, Team, User
+from accounts.models import Membership, Quota, QuotaPeriod, Team, User
 from core.querysets import is_admin, managed_user_ids
 
 
@@ -108,3 +108,55 @@ def team_update(*, team: Team, by, **fields) -> Team:
 def team_delete(*, team: Team, by) -> None:
     """Delete a team; its records protect it (move them to another team first), its memberships go with it."""
     team.delete()
+
+
+def _owns_records_in(*, user, team) -> bool:
+    """Whether `user` owns records (companies, contacts, deals…) that belong to `team`.
+
+    Found through the models themselves (an `owner` and a `team` field) so that accounts,
+    below the apps that hold customers and deals, imports none of them.
+    """
+    from django.apps import apps
+
+    for model in apps.get_models():
+        names = {field.name for field in model._meta.fields}
+        if {"owner", "team"} <= names and model._default_manager.filter(owner=user, team=team).exists():
+            return True
+    return False
+
+
+@transaction.atomic
+def membership_create(*, by, user: User, team: Team, is_manager: bool = False) -> Membership:
+    """Put a member in a team (administrators, in the Django admin)."""
+    membership = Membership(user=user, team=team, is_manager=is_manager)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+def _refuse_leaving_owner(membership: Membership) -> None:
+    # A record's owner is a member of its team (core.services.Ownership): leaving would break that.
+    if _owns_records_in(user=membership.user, team=membership.team):
+        raise ValidationError(
+            _("%(user)s still owns records in this team: hand them to a teammate first.") % {"user": membership.user}
+        )
+
+
+@transaction.atomic
+def membership_update(*, membership: Membership, by, **fields) -> Membership:
+    """Make a member a manager of the team or not; moving a membership to another person or team is leaving one."""
+    stored = Membership.objects.select_for_update().select_related("user", "team").get(pk=membership.pk)
+    if fields.get("user", stored.user) != stored.user or fields.get("team", stored.team) != stored.team:
+        _refuse_leaving_owner(stored)
+    for name, value in fields.items():
+        setattr(membership, name, value)
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+@transaction.atomic
+def membership_delete(*, membership: Membership, by) -> None:
+    """Take a member out of a team; refused while they own records in it."""
+    _refuse_leaving_owner(membership)
+    membership.delete()

@@ -464,3 +464,39 @@ def test_admin_deleting_a_tag_restamps_and_announces_the_records_that_wore_it(ad
     assert after_contact.change_seq > contact.change_seq and after_contact.version == contact.version + 1
     assert after_company.change_seq > company.change_seq and after_company.version == company.version + 1
     assert _deliveries("contact.updated", contact.pk) == 1
+
+
+# ---- memberships ----
+
+
+def test_admin_cannot_remove_a_member_who_still_owns_records_in_the_team(admin_client, world):
+    from accounts.models import Membership
+
+    membership = Membership.objects.get(user=world.rep_a1, team=world.team_a)
+    response = admin_client.post(
+        reverse("admin:accounts_membership_delete", args=[membership.pk]), {"post": "yes"}, follow=True
+    )
+    assert response.status_code == 200
+    assert f"لا يزال {world.rep_a1} يملك سجلات في هذا الفريق: أسندها إلى زميل أولاً." in response.content.decode()
+    assert Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_admin_adds_and_removes_a_membership_through_the_services(admin_client, world):
+    from accounts.models import Membership
+
+    add = reverse("admin:accounts_membership_add")
+    response = admin_client.post(add, form_data(admin_client, add, user=world.rep_a1.pk, team=world.team_b.pk))
+    assert response.status_code == 302, _errors(response)
+    membership = Membership.objects.get(user=world.rep_a1, team=world.team_b)
+    response = admin_client.post(reverse("admin:accounts_membership_delete", args=[membership.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_admin_team_and_user_pages_list_memberships_read_only(admin_client, world):
+    for url in (
+        reverse("admin:accounts_team_change", args=[world.team_a.pk]),
+        reverse("admin:accounts_user_change", args=[world.rep_a1.pk]),
+    ):
+        [inline] = admin_client.get(url).context["inline_admin_formsets"]
+        assert not inline.has_add_permission and not inline.has_change_permission and not inline.has_delete_permission
