@@ -1,8 +1,11 @@
 """The search's one address: the header's combobox asks it for options, a full page answers without JavaScript."""
 
-from django.contrib.auth.decorators import login_required
+from urllib.parse import urlsplit
+
+from django.contrib.auth.views import redirect_to_login
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
 
 from core import formatting
 from core.htmx import render_page_or_partial
@@ -23,14 +26,26 @@ def _announcement(groups) -> str:
     return ngettext("%(count)s result.", "%(count)s results.", shown) % values
 
 
+def _sign_in_first(request):
+    """A signed-out visitor goes to sign in. For the combobox (HTMX), the whole page goes, and comes
+    back to the page the box was on: a plain redirect would be followed inside the request and put
+    the sign-in page in the list of results."""
+    if not request.htmx:
+        return redirect_to_login(request.get_full_path())
+    current = urlsplit(request.htmx.current_url or "")
+    back = current.path + (f"?{current.query}" if current.query else "") if current.path else "/"
+    return HttpResponseClientRedirect(redirect_to_login(back).url)
+
+
 @require_GET
-@login_required
 def search(request):
     """search/?q=: contacts, companies and deals the user may see, grouped by kind.
 
     An HTMX request (the header's combobox) gets only the listbox's options and the
     live region's text; any other gets the whole results page.
     """
+    if not request.user.is_authenticated:
+        return _sign_in_first(request)
     form = SearchForm(request.GET)
     status = 200
     groups = []

@@ -177,3 +177,10 @@ def test_signed_out_visitor_is_sent_to_sign_in(client, world):
     response = client.get(SEARCH, {"q": "a"})
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
+
+
+def test_signed_out_combobox_sends_the_whole_page_to_sign_in_and_back(client, world):
+    """Not the sign-in page inside the list: HTMX follows a plain redirect and would swap it in."""
+    response = client.get(SEARCH, {"q": "a"}, HTTP_HX_CURRENT_URL="http://testserver/deals/?stage=2", **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == f"{reverse('accounts:login')}?next=/deals/%3Fstage%3D2"
