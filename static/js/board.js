@@ -1,8 +1,10 @@
-// The pipeline board: drag a card to another column (SortableJS) or use the card's own
-// "Move to stage" form. Both send the same POST as the form does without JavaScript, with an
-// HX-Request header so the server answers fragments: the updated card and, marked
-// hx-swap-oob, the two column headers and a status line. A refusal (409 stale version,
-// 4xx, network failure) puts the card back where it was and says why in the live region.
+// The pipeline board: drag a card to another column (SortableJS) or use the card's "Move" menu
+// (a <details> listing the other stages, each a submit button of one form). Both send the
+// same POST as the menu does without JavaScript, with an HX-Request header so the server
+// answers fragments: the updated card and, marked hx-swap-oob, the two column headers and a
+// status line, swapped in by htmx.swap. A refusal (409 stale version, 4xx, network failure)
+// puts the card back where it was and says why in the live region. On a phone the stage
+// switcher scrolls the one-column-per-screen board to a stage and follows the scrolling.
 (() => {
   "use strict";
 
@@ -28,29 +30,8 @@
     return template.content;
   }
 
-  // Applies an answer the way HTMX would: hx-swap-oob pieces replace the element with the
-  // same id (or its content, for "innerHTML"); the card replaces the one that moved.
-  function apply(fragment, card) {
-    let fresh = null;
-    for (const element of Array.from(fragment.children)) {
-      const oob = element.getAttribute("hx-swap-oob");
-      const current = element.id ? document.getElementById(element.id) : null;
-      if (oob === "innerHTML") {
-        if (current) {
-          current.classList.remove("board-status--error");
-          current.replaceChildren(...element.childNodes);
-        }
-      } else if (oob) {
-        element.removeAttribute("hx-swap-oob");
-        if (current) {
-          current.replaceWith(element);
-        }
-      } else if (element.classList.contains("deal-card")) {
-        card.replaceWith(element);
-        fresh = element;
-      }
-    }
-    return fresh;
+  function menuButton(card) {
+    return card.querySelector(".move-menu__button");
   }
 
   function refusal(html) {
@@ -70,7 +51,7 @@
       card.removeAttribute("aria-busy");
       say(message, true);
       if (fromKeyboard) {
-        form.elements.stage.focus();
+        menuButton(card)?.focus();
       }
     };
 
@@ -100,9 +81,12 @@
       undo(refusal(html) || texts.msgFailed);
       return;
     }
-    const fresh = apply(parse(html), card);
+    status.classList.remove("board-status--error");
+    // htmx swaps the hx-swap-oob pieces (column headers, status line) by id, the card in place.
+    window.htmx.swap(card, html, { swapStyle: "outerHTML" });
+    const fresh = document.getElementById(card.id);
     if (fresh && fromKeyboard) {
-      fresh.querySelector("select").focus();
+      menuButton(fresh)?.focus();
     }
   }
 
@@ -118,7 +102,7 @@
       sort: false,
       draggable: ".deal-card",
       // Form controls inside a card stay usable; a card waiting for the server stays put.
-      filter: "select, option, button, input, label, .deal-card[aria-busy]",
+      filter: "select, option, button, input, label, summary, .deal-card[aria-busy]",
       preventOnFilter: false,
       delay: 200,
       delayOnTouchOnly: true,
@@ -136,14 +120,15 @@
     });
   }
 
-  // The keyboard and screen-reader path: the card's form, moved in place without a page load.
+  // The keyboard and screen-reader path: a stage chosen in the card's menu, moved in place
+  // without a page load.
   board.addEventListener("submit", (event) => {
     const form = event.target.closest("form.deal-card__move");
-    if (!form) {
-      return;
+    const stageId = event.submitter?.value;
+    if (!form || !stageId || !window.htmx) {
+      return; // Let the browser post the form.
     }
     const card = form.closest(".deal-card");
-    const stageId = form.elements.stage.value;
     const target = listFor(stageId);
     if (!target) {
       return; // Not a column of this board: let the browser post the form.
@@ -152,22 +137,77 @@
     if (card.hasAttribute("aria-busy")) {
       return;
     }
+    const menu = form.closest("details");
+    menu.open = false;
     if (stageId === card.dataset.stage) {
       say(texts.msgSame, false);
       return;
     }
     const from = card.parentElement;
     const next = card.nextElementSibling;
-    const previousStage = card.dataset.stage;
     target.prepend(card);
-    // Moving a node drops its focus; the keyboard user stays on the card's control.
-    form.elements.stage.focus();
+    // Moving a node drops its focus; the keyboard user stays on the card's menu button.
+    menuButton(card)?.focus();
     const putBack = () => {
       from.insertBefore(card, next && next.parentElement === from ? next : null);
-      form.elements.stage.value = previousStage;
     };
     move(card, stageId, putBack, true);
   });
+
+  // Escape closes an open move menu and gives the focus back to its button.
+  board.addEventListener("keydown", (event) => {
+    const menu = event.target.closest?.("details.move-menu[open]");
+    if (event.key === "Escape" && menu) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+
+  // The stage switcher (phones): a link scrolls the board to its column, and the link of the
+  // column in view is marked current as the board scrolls. Without JavaScript the links
+  // still jump to the columns (fragment links).
+  const switcher = document.querySelector(".board-switcher");
+  if (switcher) {
+    const links = Array.from(switcher.querySelectorAll("[data-stage-link]"));
+    const mark = (stageId) => {
+      for (const link of links) {
+        if (link.dataset.stageLink === stageId) {
+          link.setAttribute("aria-current", "true");
+        } else {
+          link.removeAttribute("aria-current");
+        }
+      }
+    };
+    switcher.addEventListener("click", (event) => {
+      const link = event.target.closest("[data-stage-link]");
+      const column = link && document.getElementById(`stage-${link.dataset.stageLink}`);
+      if (!column) {
+        return;
+      }
+      event.preventDefault();
+      column.scrollIntoView({ block: "nearest", inline: "start" });
+      mark(link.dataset.stageLink);
+      // Screen reader and keyboard users land on the column's title.
+      const title = column.querySelector(".board-column__title");
+      title.setAttribute("tabindex", "-1");
+      title.focus({ preventScroll: true });
+    });
+    if ("IntersectionObserver" in window) {
+      const seen = new IntersectionObserver(
+        (entries) => {
+          for (const entry of entries) {
+            if (entry.isIntersecting) {
+              mark(entry.target.id.replace("stage-", ""));
+            }
+          }
+        },
+        { root: board, threshold: 0.6 },
+      );
+      for (const column of board.querySelectorAll(".board-column")) {
+        seen.observe(column);
+      }
+    }
+  }
 
   // Quick-add (an HTMX form): the answer brings an empty form in place of the one sent, so
   // HTMX raises this event on the form's closest remaining ancestor; focus goes to the new
