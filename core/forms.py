@@ -180,3 +180,50 @@ def already_sent(request, sent, *, fallback: str = "/"):
         response["HX-Redirect"] = url or fallback
         return response
     return redirect(url or fallback)
+
+
+# Searchable comboboxes ------------------------------------------------------------
+
+
+class ComboboxSelect(forms.Select):
+    """A <select> that static/js/combobox.js turns into a text box with a listbox of options found as one types.
+
+    Without JavaScript it stays a working <select> with every option, so the field, its
+    queryset and its validation are the same either way. `source` names the URL of the
+    options (JSON: {"results": [{"id", "label"}]}); `create`, the URL that makes a new
+    company from the typed name (offered as the listbox's last option).
+    """
+
+    def __init__(self, source: str, *, params: dict | None = None, create: str | None = None, attrs=None):
+        super().__init__(attrs=attrs)
+        self.source, self.params, self.create = source, params or {}, create
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        copied.params = dict(self.params)
+        return copied
+
+    def use_required_attribute(self, initial):
+        # The server checks the choice. Asking the browser to would read the options a second
+        # time (a query, when the list has no empty choice) and a hidden select cannot show the message.
+        return False
+
+    def get_context(self, name, value, attrs):
+        from urllib.parse import urlencode
+
+        from django.urls import reverse
+
+        context = super().get_context(name, value, attrs)
+        url = reverse(self.source) + (f"?{urlencode(self.params)}" if self.params else "")
+        extra = {
+            "data-combobox": url,
+            "data-text-empty": _("Nothing found. Try fewer letters."),
+            "data-text-count": _("{count} options. Use the arrow keys to choose."),
+            "data-text-hint": _("Type to search."),
+        }
+        if self.create:
+            extra["data-combobox-create"] = reverse(self.create)
+            extra["data-text-create"] = _("Create the company “{name}”")
+            extra["data-text-created"] = _("The company “{name}” was created and chosen.")
+        context["widget"]["attrs"].update(extra)
+        return context

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import assignable_owners, follow_up_assignees
 from core import formatting
-from core.forms import HijriDateField, SubmitOnceMixin
+from core.forms import ComboboxSelect, HijriDateField, SubmitOnceMixin
 from crm.countries import country_choices
 from crm.models import Activity, Company, Contact, FollowUp, Tag
 from crm.selectors import companies_for_contact
@@ -36,6 +36,8 @@ class CustomerForm(SubmitOnceMixin, forms.ModelForm):
         owner = self.fields["owner"]
         owner.queryset = assignable_owners(user=user, keep=self.instance.owner_id)
         owner.empty_label = None
+        owner.widget = ComboboxSelect("crm:people_options", params={"for": "owner"}, attrs=owner.widget.attrs)
+        owner.widget.choices = owner.choices
         if self.instance.pk is None and "owner" not in self.initial:
             self.initial["owner"] = user.pk
         self.fields["tags"].queryset = Tag.objects.visible_to(user)
@@ -121,6 +123,11 @@ class ContactForm(CustomerForm):
         company = self.fields["company"]
         company.queryset = companies_for_contact(user=self.user, team=team).order_by("name_normalized", "pk")
         company.empty_label = _("No company")
+        # A new company can be made from the name typed here, without leaving the contact.
+        company.widget = ComboboxSelect(
+            "crm:company_options", params={"for": "contact"}, create="crm:company_quick_create"
+        )
+        company.widget.choices = company.choices
         self.fields["preferred_channel"].choices = [
             ("", _("Not stated")),
             *self.fields["preferred_channel"].choices[1:],
@@ -190,7 +197,11 @@ class FollowUpForm(SubmitOnceMixin, forms.ModelForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = follow_up_assignees(user=user)
+        assignee = self.fields["assignee"]
+        assignee.queryset = follow_up_assignees(user=user)
+        assignee.empty_label = None
+        assignee.widget = ComboboxSelect("crm:people_options", params={"for": "assignee"})
+        assignee.widget.choices = assignee.choices
         self.fields["assignee"].initial = user.pk
         if not self.instance.pk and not self.initial.get("due_at"):
             tomorrow = timezone.localtime() + timedelta(days=1)

@@ -1,10 +1,14 @@
 from django.urls import path
 
-from crm import views
+from crm import lookups, views
 
 app_name = "crm"
 
 urlpatterns = [
+    path("lookups/companies/", lookups.company_options, name="company_options"),
+    path("lookups/companies/new/", lookups.company_quick_create, name="company_quick_create"),
+    path("lookups/contacts/", lookups.contact_options, name="contact_options"),
+    path("lookups/people/", lookups.people_options, name="people_options"),
     path("companies/", views.company_list, name="company_list"),
     path("companies/new/", views.company_create, name="company_create"),
     path("companies/<int:pk>/", views.company_detail, name="company_detail"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import assignable_owners
-from core.forms import LocalizedDecimalField, SubmitOnceMixin
+from core.forms import ComboboxSelect, LocalizedDecimalField, SubmitOnceMixin
 from core.money import (
     AMOUNT_DECIMAL_PLACES,
     AMOUNT_MAX_DIGITS,
@@ -78,10 +78,18 @@ class DealForm(SubmitOnceMixin, forms.Form):
 
     title = forms.CharField(label=capfirst(_("title")), max_length=200)
     company = forms.ModelChoiceField(
-        label=capfirst(_("company")), queryset=Company.objects.none(), required=False, empty_label="—"
+        label=capfirst(_("company")),
+        queryset=Company.objects.none(),
+        required=False,
+        empty_label=_("No company"),
+        widget=ComboboxSelect("crm:company_options", create="crm:company_quick_create"),
     )
     contact = ContactChoiceField(
-        label=capfirst(_("contact")), queryset=Contact.objects.none(), required=False, empty_label="—"
+        label=capfirst(_("contact")),
+        queryset=Contact.objects.none(),
+        required=False,
+        empty_label=_("No contact"),
+        widget=ComboboxSelect("crm:contact_options"),
     )
     pipeline = forms.ModelChoiceField(label=capfirst(_("pipeline")), queryset=Pipeline.objects.none())
     stage = StageChoiceField(
@@ -98,8 +106,13 @@ class DealForm(SubmitOnceMixin, forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    source = forms.ChoiceField(label=capfirst(_("source")), choices=[("", "—"), *DealSource.choices], required=False)
-    owner = forms.ModelChoiceField(label=capfirst(_("owner")), queryset=User.objects.none(), empty_label=None)
+    source = forms.ChoiceField(label=capfirst(_("source")), choices=[("", _("Not stated")), *DealSource.choices], required=False)
+    owner = forms.ModelChoiceField(
+        label=capfirst(_("owner")),
+        queryset=User.objects.none(),
+        empty_label=None,
+        widget=ComboboxSelect("crm:people_options", params={"for": "owner"}),
+    )
     competitor = forms.CharField(label=capfirst(_("competitor")), max_length=120, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
 
@@ -186,14 +199,21 @@ class QuickAddForm(SubmitOnceMixin, forms.Form):
     title = forms.CharField(label=capfirst(_("title")), max_length=200)
     amount = AmountField(label=capfirst(_("value")))
     currency = CurrencyField(label=capfirst(_("currency")))
-    company = forms.TypedChoiceField(label=capfirst(_("company")), required=False, coerce=int, empty_value=None)
+    company = forms.TypedChoiceField(
+        label=capfirst(_("company")),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        # The board lists the most recent companies; the combobox finds any other one the member may see.
+        widget=ComboboxSelect("crm:company_options"),
+    )
 
     def __init__(self, *args, user, company_choices=None, currencies=None, **kwargs):
         self.user = user
         super().__init__(*args, **kwargs)
         if company_choices is None:
             company_choices = company_choices_for(user)
-        self.fields["company"].choices = [("", "—"), *company_choices]
+        self.fields["company"].choices = [("", _("No company")), *company_choices]
         _set_currency_choices(self.fields["currency"], choices=currencies or quick_currency_choices())
 
     def clean_company(self):
