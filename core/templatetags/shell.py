@@ -14,6 +14,7 @@ register = template.Library()
 # (namespace, url-name prefix) → section; the first match wins, "" matches any name.
 _SECTIONS = [
     ("core", "home", "today"),
+    ("workspace", "home", "today"),
     ("crm", "company", "companies"),
     ("crm", "contact", "contacts"),
     ("crm", "follow_up", "follow_ups"),
