@@ -9,6 +9,7 @@ Visible records only, and one query per kind whatever the number of matches.
 
 from dataclasses import dataclass
 
+from django.db.models import Case, IntegerField, Value, When
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
@@ -40,6 +41,17 @@ def _first(filterset_class, queryset, *, request, query: str, limit: int):
     return records[:limit], len(records) > limit
 
 
+def _best_first(queryset, normalized: str):
+    """Names starting with the query first, then names with a word starting with it, then the rest (A to Z in each)."""
+    rank = Case(
+        When(name_normalized__startswith=normalized, then=Value(0)),
+        When(name_normalized__contains=f" {normalized}", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return queryset.alias(rank=rank).order_by("rank", "name_normalized", "pk")
+
+
 def global_search(*, request, query: str, limit: int = 5) -> list[SearchGroup]:
     """Contacts, companies and deals matching `query` that the request's user may see; `limit` of each kind.
 
@@ -47,7 +59,8 @@ def global_search(*, request, query: str, limit: int = 5) -> list[SearchGroup]:
     (blank, only marks such as tatweel) finds nothing rather than everything.
     """
     query = (query or "").strip()
-    if not normalize_text(query):
+    normalized = normalize_text(query)
+    if not normalized:
         return []
     user = request.user
     kinds = [
@@ -55,14 +68,14 @@ def global_search(*, request, query: str, limit: int = 5) -> list[SearchGroup]:
             "contacts",
             _("Contacts"),
             ContactFilterSet,
-            Contact.objects.visible_to(user).select_related("company").order_by("name_normalized", "pk"),
+            _best_first(Contact.objects.visible_to(user).select_related("company"), normalized),
             "crm:contact_list",
         ),
         (
             "companies",
             _("Companies"),
             CompanyFilterSet,
-            Company.objects.visible_to(user).order_by("name_normalized", "pk"),
+            _best_first(Company.objects.visible_to(user), normalized),
             "crm:company_list",
         ),
         (

@@ -143,7 +143,7 @@ def test_full_page_works_without_javascript_and_links_each_record(client, world,
 
 def test_the_header_of_every_page_holds_the_search_combobox(client, world):
     client.force_login(world.rep_a1)
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("workspace:home")).content.decode()
     assert 'role="combobox"' in html and 'aria-controls="global-search-listbox"' in html
     assert f'action="{SEARCH}"' in html
 
@@ -184,3 +184,15 @@ def test_signed_out_combobox_sends_the_whole_page_to_sign_in_and_back(client, wo
     response = client.get(SEARCH, {"q": "a"}, HTTP_HX_CURRENT_URL="http://testserver/deals/?stage=2", **HTMX)
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"{reverse('accounts:login')}?next=/deals/%3Fstage%3D2"
+
+
+def test_names_starting_with_the_query_come_first(client, world):
+    def contact(first, last):
+        return f.EnglishContactFactory(first_name=first, last_name=last, owner=world.rep_a1, team=world.team_a)
+
+    inside = contact("Basalim", "Adams")  # A to Z it would be first
+    word = contact("Mohammed", "Salim")
+    start = contact("Salim", "Zaki")
+    client.force_login(world.rep_a1)
+    found = options(client.get(SEARCH, {"q": "salim"}, **HTMX))
+    assert found == [start.get_absolute_url(), word.get_absolute_url(), inside.get_absolute_url()]
