@@ -40,8 +40,8 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
-from core.management.commands.seed_demo import COMPETITORS, INDUSTRIES, LOSS_REASONS, PIPELINES, TAGS
 from core.text import normalize_text
+from workspace.management.commands.seed_demo import COMPETITORS, INDUSTRIES, LOSS_REASONS, PIPELINES, TAGS
 
 # ---- what the benchmark runner finds ----
 
@@ -375,6 +375,27 @@ LOADED_TABLES = [
 ]
 
 
+def _defaults_missing(table: str, columns: list[str]) -> tuple[list[str], tuple]:
+    """Columns of `table` the seeder does not write that need a value (NOT NULL), with their model defaults.
+
+    A column added to a model later (a preference, a flag) then seeds with its default instead of
+    breaking the COPY; the seeder lists explicitly only what it varies.
+    """
+    from django.apps import apps
+    from django.db.models import NOT_PROVIDED
+
+    model = next((m for m in apps.get_models() if m._meta.db_table == table), None)
+    if model is None:
+        return [], ()
+    names, values = [], []
+    for field in model._meta.concrete_fields:
+        if field.column in columns or field.null or field.primary_key or field.default is NOT_PROVIDED:
+            continue
+        names.append(field.column)
+        values.append(field.get_default())
+    return names, tuple(values)
+
+
 def _quoted(names) -> str:
     return ", ".join(connection.ops.quote_name(name) for name in names)
 
@@ -541,11 +562,12 @@ class _Loader:
     def copy(self, cursor, table: str, columns: list[str], rows, total: int) -> None:
         self.progress.start(table, total)
         done = 0
-        sql = f"COPY {connection.ops.quote_name(table)} ({_quoted(columns)}) FROM STDIN (FREEZE)"
+        extra_columns, extra = _defaults_missing(table, columns)
+        sql = f"COPY {connection.ops.quote_name(table)} ({_quoted([*columns, *extra_columns])}) FROM STDIN (FREEZE)"
         with cursor.copy(sql) as copy:
             write = copy.write_row
             for row in rows:
-                write(row)
+                write((*row, *extra) if extra else row)
                 done += 1
                 if not done & 2047:
                     self.progress.update(done)
@@ -613,6 +635,8 @@ class _Loader:
                     language,
                     time_zone,
                     offset,
+                    "latn",
+                    False,
                 )
             )
 
@@ -668,6 +692,8 @@ class _Loader:
                 "language",
                 "time_zone",
                 "reminder_offset_minutes",
+                "digits",
+                "show_hijri",
             ],
             users,
             len(users),
@@ -694,7 +720,7 @@ class _Loader:
         for order, spec in enumerate(PIPELINES):
             pipeline_id = order + 1
             pipelines.append(
-                (pipeline_id, created, created, spec["name"], spec["name_en"], order, True, spec["checkins"], 1)
+                (pipeline_id, created, created, spec["name"], spec["name_en"], order, True, spec["checkins"], 1, 21)
             )
             self.pipeline_ids.append(pipeline_id)
             self.open_stages.append([])
@@ -720,6 +746,7 @@ class _Loader:
                 "is_active",
                 "after_sale_checkin_days",
                 "version",
+                "stale_after_days",
             ],
             pipelines,
             len(pipelines),
