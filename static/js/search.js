@@ -17,13 +17,22 @@
     const popup = form.querySelector("[data-global-search-popup]");
     const listbox = form.querySelector('[role="listbox"]');
     const status = document.getElementById("global-search-status");
+    const empty = document.getElementById("global-search-empty");
     if (!input || !popup || !listbox) return;
 
     const options = () => Array.from(listbox.querySelectorAll('[role="option"]'));
     const active = () => listbox.querySelector('[role="option"][aria-selected="true"]');
+    // Something to show: options, or the line saying nothing was found.
+    const hasContent = () => options().length > 0 || Boolean(empty && empty.textContent.trim());
+
+    function clear() {
+      listbox.replaceChildren();
+      if (empty) empty.textContent = "";
+      if (status) status.textContent = "";
+    }
 
     function open() {
-      if (!listbox.children.length) return;
+      if (!hasContent()) return;
       popup.hidden = false;
       input.setAttribute("aria-expanded", "true");
     }
@@ -83,8 +92,7 @@
           event.preventDefault();
         } else if (input.value) {
           input.value = "";
-          listbox.replaceChildren();
-          if (status) status.textContent = "";
+          clear();
           event.preventDefault();
         }
       }
@@ -108,14 +116,13 @@
     // New options arrived: show them (or close on an empty answer); no option is active yet.
     listbox.addEventListener("htmx:afterSwap", () => {
       activate(null);
-      if (listbox.children.length && document.activeElement === input) open();
-      else if (!listbox.children.length) close();
+      if (!hasContent()) close();
+      else if (document.activeElement === input) open();
     });
     // An emptied box asks nothing: clear the options at once rather than after the next answer.
     input.addEventListener("input", () => {
       if (!input.value.trim()) {
-        listbox.replaceChildren();
-        if (status) status.textContent = "";
+        clear();
         close();
       }
     });

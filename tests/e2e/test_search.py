@@ -145,3 +145,23 @@ def test_enter_without_choosing_opens_the_results_page(viewport_page, live_serve
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     screenshot(page, f"search-page-{language}-{size}")
     assert_accessible(page, f"search results page ({language}, {size})")
+
+
+@pytest.mark.parametrize("viewport_page", [PHONE], ids=["phone"], indirect=True)
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_a_search_finding_nothing_says_so_and_stays_accessible(viewport_page, live_server, world, language):
+    page = viewport_page
+    rep = world.rep_a1
+    rep.language = language
+    rep.save(update_fields=["language"])
+    sign_in(page, rep, live_server)
+    page.locator("#global-search-input").type("zzqx", delay=30)
+    page.wait_for_selector(".global-search__empty")
+    wait_until(page, "document.getElementById('global-search-status').textContent.trim() !== ''")
+    expected = {"ar": "لا توجد نتائج.", "en": "0 results."}[language]
+    assert page.locator("#global-search-status").inner_text().strip() == expected
+    assert page.locator("#global-search-input").get_attribute("aria-activedescendant") is None
+    page.keyboard.press("ArrowDown")  # nothing to move to: no error, nothing active
+    assert page.locator("#global-search-input").get_attribute("aria-activedescendant") is None
+    screenshot(page, f"search-nothing-{language}-phone")
+    assert_accessible(page, f"search finding nothing ({language})")
