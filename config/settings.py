@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "webhooks",
     "transfers",
     "search",
+    "workspace",
     "bench",
 ]
 
@@ -139,13 +140,16 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# The team membership model the kernel's visibility and ownership rules read (core.querysets.membership_model),
+# named here as AUTH_USER_MODEL is, so core/ imports no domain app.
+MEMBERSHIP_MODEL = "accounts.Membership"
 # django-axes first: it refuses a locked-out sign-in before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "accounts:login"
-LOGIN_REDIRECT_URL = "core:home"
+LOGIN_REDIRECT_URL = "workspace:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 AUTH_PASSWORD_VALIDATORS = [

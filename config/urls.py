@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 urlpatterns = [
     path("", include("core.urls")),
+    path("", include("workspace.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("crm.urls")),
     path("", include("pipeline.urls")),

@@ -1,5 +1,6 @@
 """Abstract base models shared by every app."""
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -107,7 +108,7 @@ class IdempotencyKey(models.Model):
     """
 
     user = models.ForeignKey(
-        "accounts.User", on_delete=models.CASCADE, related_name="idempotency_keys", verbose_name=_("user")
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys", verbose_name=_("user")
     )
     key = models.CharField(_("key"), max_length=255)
     method = models.CharField(_("method"), max_length=10)
@@ -157,7 +158,7 @@ class FormToken(models.Model):
     token spent and is sent to the record already created. Rows older than a day are purged lazily.
     """
 
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
     token = models.CharField(_("token"), max_length=64)
     result_url = models.CharField(_("result address"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)

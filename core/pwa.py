@@ -69,7 +69,7 @@ def manifest(request):
         "description": _("Your follow-ups, customers and deals, on your phone."),
         "lang": translation.get_language(),
         "dir": "rtl" if get_language_bidi() else "ltr",
-        "start_url": reverse("core:home"),
+        "start_url": reverse("workspace:home"),
         "scope": "/",
         "display": "standalone",
         "theme_color": THEME_COLOR,

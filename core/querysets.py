@@ -26,10 +26,16 @@ from django.db import models
 from django.db.models import Exists, Q
 
 
-def _memberships():
-    from accounts.models import Membership
+def membership_model():
+    """The team membership model (settings.MEMBERSHIP_MODEL: user, team, is_manager), looked up when first needed."""
+    from django.apps import apps
+    from django.conf import settings
 
-    return Membership.objects
+    return apps.get_model(settings.MEMBERSHIP_MODEL)
+
+
+def _memberships():
+    return membership_model().objects
 
 
 def team_ids(user):

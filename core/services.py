@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from core.querysets import is_admin
+from core.querysets import is_admin, membership_model
 
 
 class Ownership:
@@ -29,9 +29,7 @@ class Ownership:
 
     def teams_of(self, user) -> list:
         if user.pk not in self._teams:
-            from accounts.models import Membership
-
-            memberships = Membership.objects.filter(user_id=user.pk).select_related("team").order_by("created_at", "pk")
+            memberships = membership_model().objects.filter(user_id=user.pk).select_related("team").order_by("created_at", "pk")
             self._teams[user.pk] = [(m.team, m.is_manager) for m in memberships]
         return self._teams[user.pk]
 
@@ -42,10 +40,8 @@ class Ownership:
 
     def _managed_user_ids(self) -> set[int]:
         if self._managed_users is None:
-            from accounts.models import Membership
-
             self._managed_users = set(
-                Membership.objects.filter(team_id__in=self._managed_team_ids()).values_list("user_id", flat=True)
+                membership_model().objects.filter(team_id__in=self._managed_team_ids()).values_list("user_id", flat=True)
             )
         return self._managed_users
 

@@ -452,7 +452,7 @@ def _after_action(request, follow_up):
         return render(request, "crm/partials/follow_up_list.html", {"follow_ups": follow_ups_due(user=request.user)})
     if request.htmx and where == "list":
         return render(request, "crm/partials/follow_up_row.html", {"follow_up": follow_up, "now": timezone.now()})
-    return redirect("crm:follow_up_list" if where == "list" else "core:home")
+    return redirect("crm:follow_up_list" if where == "list" else "workspace:home")
 
 
 @login_required

@@ -480,7 +480,7 @@ def digest_send(*, user, now: datetime | None = None) -> bool:
                     "recipient": user,
                     "recipient_name": user.first_name or user.username,
                     "day_text": formatting.date(day),
-                    "my_day_url": absolute_url(reverse("core:home")),
+                    "my_day_url": absolute_url(reverse("workspace:home")),
                 },
                 to=user.email,
                 message_id=_message_id("digest", user.pk, day.isoformat()),

@@ -2,10 +2,14 @@
 
     GET /api/v1/contacts/changes/?since=<token>&limit=<n>   (also companies/, deals/)
 
-A record has the shape of its detail representation (the CRUD serializers of
-crm.api and pipeline.api), plus `change_seq`. The routes are mounted before the
-CRUD routers, so `changes` is never read as a record id.
+A record has the shape of its detail representation (the app's CRUD serializer),
+plus `change_seq`. The kernel knows no domain app: each app registers its synced
+models with their serializers in `AppConfig.ready()` (`register`), which also makes
+the model's `changes/` route. The routes are mounted before the CRUD routers, so
+`changes` is never read as a record id.
 """
+
+from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
@@ -20,10 +24,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import sync
-from crm.api.serializers import CompanySerializer, ContactSerializer
-from crm.models import Company, Contact
-from pipeline.api.serializers import DealSerializer
-from pipeline.models import Deal
 
 DEFAULT_LIMIT = 500
 MAX_LIMIT = 1000
@@ -47,23 +47,38 @@ def _with_change_seq(serializer_class):
     return SyncSerializer
 
 
-CompanySyncSerializer = _with_change_seq(CompanySerializer)
-ContactSyncSerializer = _with_change_seq(ContactSerializer)
-DealSyncSerializer = _with_change_seq(DealSerializer)
-
-
 class TombstoneSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="object_id")
     deleted_at = serializers.DateTimeField()
     change_seq = serializers.IntegerField()
 
 
-SERIALIZERS = {Company: CompanySyncSerializer, Contact: ContactSyncSerializer, Deal: DealSyncSerializer}
+@dataclass(frozen=True)
+class Synced:
+    """A model registered for sync: its change serializer and its `changes/` view."""
+
+    model: type
+    route: str
+    serializer: type
+    view: type
+
+
+# Filled by the apps' AppConfig.ready(), in INSTALLED_APPS order (which is also the order of the routes).
+_registry: dict[type, Synced] = {}
+
+
+def serializer_for(model) -> type:
+    """The change serializer of a registered model (its CRUD detail serializer plus `change_seq`)."""
+    return _registry[model].serializer
 
 
 def serialize_record(instance) -> dict:
     """The record as a syncing client (and a webhook subscriber) receives it."""
-    return SERIALIZERS[type(instance)](instance).data
+    return serializer_for(type(instance))(instance).data
+
+
+def registered() -> list[Synced]:
+    return list(_registry.values())
 
 
 class ChangesView(APIView):
@@ -107,7 +122,7 @@ class ChangesView(APIView):
         records, tombstones, token, has_more = sync.changes_since(
             user=request.user, model=self.model, since=since, after_pk=after_pk, limit=limit, records=self.get_records()
         )
-        serializer = SERIALIZERS[self.model]
+        serializer = serializer_for(self.model)
         return Response(
             {
                 "changes": serializer(records, many=True).data,
@@ -118,7 +133,7 @@ class ChangesView(APIView):
         )
 
 
-def _schema(model, tag):
+def _schema(model, tag, serializer):
     return extend_schema_view(
         get=extend_schema(
             tags=[tag],
@@ -137,7 +152,7 @@ def _schema(model, tag):
                 200: inline_serializer(
                     f"{model.__name__}Changes",
                     {
-                        "changes": SERIALIZERS[model](many=True),
+                        "changes": serializer(many=True),
                         "deleted": TombstoneSerializer(many=True),
                         "next_sync_token": serializers.CharField(),
                         "has_more": serializers.BooleanField(),
@@ -151,16 +166,15 @@ def _schema(model, tag):
     )
 
 
-@_schema(Company, "companies")
-class CompanyChangesView(ChangesView):
-    model = Company  # tags: read for the whole page by the serializer (crm.api.serializers.TaggedListSerializer)
+def register(model, serializer_class, *, route: str) -> None:
+    """Serve `model` at `<route>/changes/` with `serializer_class`'s shape; call from the app's `AppConfig.ready()`.
 
-
-@_schema(Contact, "contacts")
-class ContactChangesView(ChangesView):
-    model = Contact
-
-
-@_schema(Deal, "deals")
-class DealChangesView(ChangesView):
-    model = Deal
+    `route` is also the OpenAPI tag of the model's CRUD endpoints. Registering a model
+    twice (a test re-running ready()) keeps the first registration.
+    """
+    if model in _registry:
+        return
+    serializer = _with_change_seq(serializer_class)
+    view = type(f"{model.__name__}ChangesView", (ChangesView,), {"model": model, "__module__": __name__})
+    view = _schema(model, route, serializer)(view)
+    _registry[model] = Synced(model=model, route=route, serializer=serializer, view=view)

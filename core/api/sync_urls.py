@@ -1,11 +1,14 @@
-"""Routes of the sync endpoints, mounted under /api/v1/ before the CRUD routers (so `changes` is never read as an id)."""
+"""Routes of the sync endpoints, mounted under /api/v1/ before the CRUD routers (so `changes` is never read as an id).
+
+One route per model the apps registered (core.api.sync.register); the URL conf is read
+after every AppConfig.ready() has run.
+"""
 
 from django.urls import path
 
-from core.api.sync import CompanyChangesView, ContactChangesView, DealChangesView
+from core.api.sync import registered
 
 urlpatterns = [
-    path("companies/changes/", CompanyChangesView.as_view(), name="api-company-changes"),
-    path("contacts/changes/", ContactChangesView.as_view(), name="api-contact-changes"),
-    path("deals/changes/", DealChangesView.as_view(), name="api-deal-changes"),
+    path(f"{synced.route}/changes/", synced.view.as_view(), name=f"api-{synced.model._meta.model_name}-changes")
+    for synced in registered()
 ]

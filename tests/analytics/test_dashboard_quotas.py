@@ -130,7 +130,7 @@ def test_my_day_shows_the_reps_progress_with_bounded_queries(client, world, djan
     )
     client.force_login(world.rep_a1)
     with django_assert_max_num_queries(40):
-        response = client.get(reverse("core:home"))
+        response = client.get(reverse("workspace:home"))
     assert response.status_code == 200
     assert len(response.context["quota_progress"]) == 1
     assert 'id="quota-title"' in response.content.decode()

@@ -76,7 +76,7 @@ def pages(world):
     contact = Contact.objects.filter(owner=rep).first()
     deal = Deal.objects.filter(owner=rep).first()
     return [
-        reverse("core:home"),
+        reverse("workspace:home"),
         reverse("crm:follow_up_list"),
         reverse("crm:company_list"),
         reverse("crm:company_create"),

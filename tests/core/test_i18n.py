@@ -38,13 +38,13 @@ def test_language_choice_is_saved_on_the_user_and_follows_them_to_a_new_device(c
     response = other_device.post(reverse("accounts:login"), {"username": "rep_a1", "password": PASSWORD})
     assert response.status_code == 302
     assert response.cookies["safqa_language"].value == "en"
-    assert '<html lang="en" dir="ltr">' in other_device.get(reverse("core:home")).content.decode()
+    assert '<html lang="en" dir="ltr">' in other_device.get(reverse("workspace:home")).content.decode()
 
 
 def test_signed_in_users_saved_language_wins_over_a_stale_cookie(client, world):
     client.force_login(world.rep_a1)  # language "ar"
     client.cookies["safqa_language"] = "en"
-    assert '<html lang="ar" dir="rtl">' in client.get(reverse("core:home")).content.decode()
+    assert '<html lang="ar" dir="rtl">' in client.get(reverse("workspace:home")).content.decode()
 
 
 @pytest.mark.django_db

@@ -76,7 +76,7 @@ def busy_world(world):
 
 def main_pages(world) -> list[str]:
     return [
-        reverse("core:home"),
+        reverse("workspace:home"),
         reverse("crm:company_list"),
         reverse("crm:contact_list"),
         world.a1.company.get_absolute_url(),

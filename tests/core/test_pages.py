@@ -10,7 +10,7 @@ from tests import factories as f
 
 
 def test_anonymous_user_is_sent_to_login(client, db):
-    response = client.get(reverse("core:home"))
+    response = client.get(reverse("workspace:home"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
 
@@ -23,7 +23,7 @@ def test_home_lists_own_due_and_overdue_follow_ups_only(client, world):
         assignee=world.rep_a2, team=world.team_a, subject="متابعة زميل", due_at=timezone.now() - timedelta(days=1)
     )
     client.force_login(world.rep_a1)
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("workspace:home")).content.decode()
     assert overdue.subject in html
     assert "متابعة زميل" not in html
     assert "متأخر" in html
@@ -58,7 +58,7 @@ def test_home_query_count_does_not_grow_with_rows(client, world):
 
     def home_queries() -> int:
         with CaptureQueriesContext(connection) as context:
-            response = client.get(reverse("core:home"))
+            response = client.get(reverse("workspace:home"))
         assert response.status_code == 200
         return len(context.captured_queries)
 

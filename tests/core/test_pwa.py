@@ -35,7 +35,7 @@ def test_manifest_is_in_the_members_language(client, world, language, name, dire
     assert manifest["short_name"] == name
     assert manifest["lang"] == language
     assert manifest["dir"] == direction
-    assert manifest["start_url"] == reverse("core:home")
+    assert manifest["start_url"] == reverse("workspace:home")
     assert manifest["display"] == "standalone"
     assert manifest["theme_color"] == "#0b5c4b"
     sizes = {icon["sizes"] for icon in manifest["icons"] if icon["type"] == "image/png"}
@@ -53,7 +53,7 @@ def test_manifest_follows_the_language_cookie_when_signed_out(client, db):
 
 def test_pages_link_the_manifest_and_the_shell_script(client, world):
     _sign_in(client, world.rep_a1)
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("workspace:home")).content.decode()
     assert f'<link rel="manifest" href="{reverse("core:manifest")}">' in html
     assert f'data-service-worker="{reverse("core:service_worker")}"' in html
 
@@ -78,7 +78,7 @@ def test_service_worker_keeps_only_static_files_and_the_offline_pages(client, wo
     static_prefix = config["staticPrefix"]
     assert static_prefix.startswith("/static/")
     signed_in_pages = [
-        reverse("core:home"),
+        reverse("workspace:home"),
         reverse("crm:contact_list"),
         reverse("crm:company_list"),
         reverse("pipeline:deal_list"),

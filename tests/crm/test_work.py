@@ -289,10 +289,10 @@ def test_my_day_shows_closing_this_month_and_going_cold(client, world):
     # created long ago, no activity since
     type(quiet).objects.filter(pk=quiet.pk).update(created_at=timezone.now() - timedelta(days=30))
     client.force_login(world.rep_a1)
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("workspace:home")).content.decode()
     assert closing.title in html and "صفقة بعيدة" not in html
     assert "مؤسسة الصمت" in html
     # A call logged on the company warms it up again.
     f.ActivityFactory(actor=world.rep_a1, team=world.team_a, contact=None, company=quiet_company)
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("workspace:home")).content.decode()
     assert "مؤسسة الصمت" not in html

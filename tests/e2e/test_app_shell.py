@@ -51,7 +51,7 @@ MEASURE = """() => {
 def main_pages(world, user):
     records = world.a1
     return {
-        "my-day": reverse("core:home"),
+        "my-day": reverse("workspace:home"),
         "companies": reverse("crm:company_list"),
         "contacts": reverse("crm:contact_list"),
         "contact": reverse("crm:contact_detail", args=[records.contact.pk]),
@@ -176,7 +176,7 @@ def test_laptop_navigation_reaches_every_section(page, world):
     assert not page.locator("nav.tabbar").is_visible()
     hrefs = nav.locator("a").evaluate_all("links => links.map((a) => new URL(a.href).pathname)")
     for url in [
-        reverse("core:home"),
+        reverse("workspace:home"),
         reverse("crm:follow_up_list"),
         reverse("crm:contact_list"),
         reverse("crm:company_list"),

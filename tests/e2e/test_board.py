@@ -17,7 +17,7 @@ from tests import factories as f
 from tests.e2e.conftest import _assert_no_csp_violations, _watch_csp, assert_accessible, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
 
-# The demo's first pipeline (core/management/commands/seed_demo.py).
+# The demo's first pipeline (workspace/management/commands/seed_demo.py).
 DEMO_STAGES = [
     ("عميل محتمل", "Lead", 10, StageKind.OPEN),
     ("تأهيل", "Qualified", 25, StageKind.OPEN),

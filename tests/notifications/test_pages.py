@@ -34,7 +34,7 @@ def _bell(html: str) -> str:
     return match.group(0)
 
 
-@pytest.mark.parametrize("path", [reverse("core:home"), reverse("accounts:profile"), reverse("crm:company_list")])
+@pytest.mark.parametrize("path", [reverse("workspace:home"), reverse("accounts:profile"), reverse("crm:company_list")])
 def test_every_page_has_the_bell_which_loads_its_count_at_once_and_every_minute(client, world, path):
     client.force_login(world.rep_a2)
     bell = _bell(client.get(path).content.decode())
@@ -46,7 +46,7 @@ def test_every_page_has_the_bell_which_loads_its_count_at_once_and_every_minute(
 def test_pages_pay_no_query_for_the_bell(client, world, django_assert_max_num_queries):
     _notify(world.rep_a2, 3)
     client.force_login(world.rep_a2)
-    for path in (reverse("core:home"), reverse("accounts:profile")):
+    for path in (reverse("workspace:home"), reverse("accounts:profile")):
         with django_assert_max_num_queries(50) as captured:
             assert client.get(path).status_code == 200
         assert not [query for query in captured.captured_queries if "notifications_notification" in query["sql"]]

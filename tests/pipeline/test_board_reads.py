@@ -75,7 +75,7 @@ def test_going_cold_days_zero_switches_the_alert_off_on_my_day(client, world):
     Deal.objects.filter(pk=quiet.pk).update(created_at=timezone.now() - timedelta(days=400))
     assert quiet not in going_cold(user=world.rep_a1)
     client.force_login(world.rep_a1)
-    html = client.get(reverse("core:home")).content.decode()
+    html = client.get(reverse("workspace:home")).content.decode()
     cold_section = html[html.index('id="cold-title"') : html.index('id="closing-title"')]
     assert "صفقة هادئة جدا" not in cold_section
 
