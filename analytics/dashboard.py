@@ -36,7 +36,7 @@ from analytics.models import (
     ExchangeRate,
 )
 from analytics.services import compute_rows
-from core.querysets import is_admin, scope_of, team_ids
+from core.querysets import figure_team_ids, sees_only_self, team_ids
 from crm.models import ActivityKind
 from pipeline.models import Deal, LossReason, Stage, StageKind
 
@@ -154,16 +154,9 @@ def live_rows(*, team: Team, day: date) -> dict[str, list]:
 
 
 def scope_teams(user):
-    """Teams whose figures `user` may read: all for admins, the managed teams for managers, else their own teams."""
-    if is_admin(user):
-        return Team.objects.all()
-    scope = scope_of(user)
-    return Team.objects.filter(pk__in=scope.managed_team_ids or scope.team_ids)
-
-
-def sees_only_self(user) -> bool:
-    """A member who manages no team (a rep) only ever sees their own figures."""
-    return not is_admin(user) and not scope_of(user).managed_team_ids
+    """Teams whose figures `user` may read (the rule: core.querysets.figure_team_ids)."""
+    team_ids_ = figure_team_ids(user)
+    return Team.objects.all() if team_ids_ is None else Team.objects.filter(pk__in=team_ids_)
 
 
 def scope_reps(user, teams):

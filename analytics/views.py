@@ -26,7 +26,7 @@ from analytics.forms import DashboardForm, QuotaForm
 from core import formatting
 from core.csvsafe import spreadsheet_cell
 from core.forms import already_sent, submit_once
-from core.querysets import is_admin, managed_user_ids
+from core.querysets import managed_people_q
 from core.services import FormAlreadySent
 from crm.models import ActivityKind
 
@@ -436,9 +436,7 @@ def drilldown(request):
 
 
 def _quota_reps(user):
-    if is_admin(user):
-        return User.objects.filter(is_active=True)
-    return User.objects.filter(is_active=True, pk__in=managed_user_ids(user)).exclude(pk=user.pk)
+    return User.objects.filter(managed_people_q(user), is_active=True)
 
 
 @login_required

@@ -100,6 +100,30 @@ def scope_of(user) -> Scope:
     return scope
 
 
+def figure_team_ids(user) -> tuple[int, ...] | None:
+    """Teams whose figures (dashboard, leaderboard, drill-downs) `user` may read; None means every team.
+
+    Admins read every team, managers the teams they manage, anyone else their own teams
+    (and, there, only their own figures: `sees_only_self`).
+    """
+    if is_admin(user):
+        return None
+    scope = scope_of(user)
+    return scope.managed_team_ids or scope.team_ids
+
+
+def sees_only_self(user) -> bool:
+    """A member who manages no team (a rep) only ever sees their own figures."""
+    return not is_admin(user) and not scope_of(user).managed_team_ids
+
+
+def managed_people_q(user, field: str = "pk") -> Q:
+    """The people `user` may set targets for: anyone for admins, else the people they manage other than themself."""
+    if is_admin(user):
+        return Q()
+    return _any_of(field, set(scope_of(user).managed_user_ids) - {user.pk})
+
+
 def _any_of(field: str, ids) -> Q:
     """`field IN (ids)`, sorted, so one scope always gives the same SQL."""
     return Q(**{f"{field}__in": sorted(set(ids))})
