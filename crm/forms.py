@@ -100,6 +100,9 @@ class ContactForm(CustomerForm):
             "needs_sign_language",
             "needs_large_print",
             "uses_screen_reader",
+            "consent_phone",
+            "consent_whatsapp",
+            "consent_email",
             "consent_marketing",
             "consent_data_sharing",
             "notes",
@@ -113,7 +116,7 @@ class ContactForm(CustomerForm):
     # Fields shown in their own fieldsets on the page.
     preference_fields = ("preferred_channel", "preferred_language")
     accessibility_fields = ("accessibility_needs", "needs_sign_language", "needs_large_print", "uses_screen_reader")
-    consent_fields = ("consent_marketing", "consent_data_sharing")
+    consent_fields = ("consent_phone", "consent_whatsapp", "consent_email", "consent_marketing", "consent_data_sharing")
     grouped_fields = ("tags", *preference_fields, *accessibility_fields, *consent_fields, "notes")
 
     def __init__(self, *args, **kwargs):
@@ -230,3 +233,38 @@ class FollowUpForm(SubmitOnceMixin, forms.ModelForm):
         if "due_hijri" not in names:
             return names
         return [name for name in names if name != "due_hijri"] + (["due_at"] if "due_at" not in names else [])
+
+
+class FollowUpFinishForm(forms.Form):
+    """My day's "Done" panel: what came of the follow-up and when the next step is."""
+
+    NEXT_STEPS = [
+        ("tomorrow", _("Tomorrow")),
+        ("in_3_days", _("In 3 days")),
+        ("next_week", _("Next week")),
+        ("date", _("On a date")),
+        ("none", _("No next step")),
+    ]
+
+    outcome = forms.ChoiceField(label=_("What came of it?"), widget=forms.RadioSelect)
+    kind = forms.ChoiceField(label=_("How"), widget=forms.RadioSelect, initial="call")
+    note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+    next_step = forms.ChoiceField(label=_("Next step"), choices=NEXT_STEPS, widget=forms.RadioSelect, initial="tomorrow")
+    next_date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, **kwargs):
+        from crm.models import ActivityKind, ActivityOutcome
+
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = ActivityOutcome.choices
+        self.fields["kind"].choices = [
+            (ActivityKind.CALL, ActivityKind.CALL.label),
+            (ActivityKind.MEETING, ActivityKind.MEETING.label),
+            (ActivityKind.EMAIL, ActivityKind.EMAIL.label),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("next_step") == "date" and not data.get("next_date"):
+            self.add_error("next_date", _("Pick the date of the next step."))
+        return data

@@ -30,6 +30,15 @@ from crm.models import (
 )
 from webhooks import events as webhook_events
 
+# A change to any of these is a consent change: it moves the contact's consent_updated_at.
+CONSENT_FIELDS = (
+    "consent_marketing",
+    "consent_data_sharing",
+    "consent_phone",
+    "consent_whatsapp",
+    "consent_email",
+)
+
 # Kinds of activity that count as contact with the customer (a note does not).
 CONTACT_KINDS = {ActivityKind.CALL, ActivityKind.MEETING, ActivityKind.EMAIL}
 
@@ -163,9 +172,9 @@ def _changed_record(model, ownership: Ownership, write: Write, stored_version: i
     _owner, team = ownership.change(record=record, owner=write.fields.get("owner"), team=write.fields.get("team"))
     if model is Company and team is not None and team.pk != record.team_id:
         _refuse_leaving_customers(record)
-    consent_before = (getattr(record, "consent_marketing", None), getattr(record, "consent_data_sharing", None))
+    consent_before = [getattr(record, name, None) for name in CONSENT_FIELDS]
     _apply(record, write.fields)
-    if model is Contact and (record.consent_marketing, record.consent_data_sharing) != consent_before:
+    if model is Contact and [getattr(record, name) for name in CONSENT_FIELDS] != consent_before:
         record.consent_updated_at = timezone.now()
     record.version = stored_version + 1
     return record
@@ -910,7 +919,7 @@ def next_step_due(choice: str, *, by, now: datetime | None = None) -> datetime:
 
 @dataclass
 class FollowUpOutcome:
-    follow_up: FollowUp
+    follow_up: FollowUp | None
     activity: Activity
     next_follow_up: FollowUp | None
 
@@ -935,7 +944,8 @@ def follow_up_complete_with_outcome(
     errors = {}
     if follow_up.status != FollowUpStatus.OPEN:
         raise ValidationError(_("This follow-up is already done or cancelled; reopen it first."))
-    if outcome not in ActivityOutcome.values:
+    # A call has an outcome; a message sent (email, WhatsApp) may have none yet.
+    if outcome not in ActivityOutcome.values and not (outcome == "" and kind != ActivityKind.CALL):
         errors["outcome"] = [_("Choose what came of it.")]
     if kind not in ActivityKind.values:
         errors["kind"] = [_("Choose how you contacted the customer.")]
@@ -970,3 +980,39 @@ def follow_up_complete_with_outcome(
             deal=follow_up.deal,
         )
     return FollowUpOutcome(follow_up=follow_up, activity=activity, next_follow_up=following)
+
+
+@transaction.atomic
+def activity_log_with_next_step(
+    *,
+    by,
+    kind: str,
+    outcome: str = "",
+    subject: str = "",
+    contact: Contact | None = None,
+    company: Company | None = None,
+    deal=None,
+    next_due_at: datetime | None = None,
+) -> FollowUpOutcome:
+    """Log a contact with a customer and, when given, schedule the next step on it: both or neither.
+
+    The "log it" prompt after a Call / WhatsApp / Email tap calls this when no follow-up was
+    being worked on (else follow_up_complete_with_outcome, which also closes that follow-up).
+    """
+    if next_due_at is not None and next_due_at <= timezone.now():
+        raise ValidationError({"next_due_at": _("The next step must be in the future.")})
+    activity = activity_log(
+        by=by, kind=kind, outcome=outcome, subject=subject, contact=contact, company=company, deal=deal
+    )
+    following = None
+    if next_due_at is not None:
+        name = contact or company or deal
+        following = follow_up_schedule(
+            by=by,
+            subject=_("Follow up with %(name)s") % {"name": name},
+            due_at=next_due_at,
+            contact=contact,
+            company=company,
+            deal=deal,
+        )
+    return FollowUpOutcome(follow_up=None, activity=activity, next_follow_up=following)

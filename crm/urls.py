@@ -18,10 +18,12 @@ urlpatterns = [
     path("contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("contacts/<int:pk>/edit/", views.contact_update, name="contact_update"),
     path("activities/new/", views.activity_log, name="activity_log"),
+    path("activities/quick/", views.quick_log, name="quick_log"),
     path("follow-ups/", views.follow_up_list, name="follow_up_list"),
     path("follow-ups/new/", views.follow_up_create, name="follow_up_create"),
     path("follow-ups/<int:pk>/edit/", views.follow_up_update, name="follow_up_update"),
     path("follow-ups/<int:pk>/done/", views.follow_up_done, name="follow_up_done"),
+    path("follow-ups/<int:pk>/finish/", views.follow_up_finish, name="follow_up_finish"),
     path("follow-ups/<int:pk>/snooze/", views.follow_up_snooze, name="follow_up_snooze"),
     path("follow-ups/<int:pk>/reopen/", views.follow_up_reopen, name="follow_up_reopen"),
 ]

@@ -147,6 +147,7 @@ class CompanyDetailView(CustomerDetailView):
         context["contacts"] = Contact.objects.visible_to(user).filter(company=company).order_by("name_normalized", "pk")
         context["deals"] = customer_deals(user=user, company=company)
         context["country_name"] = country_name(company.country)
+        context["working_follow_up"] = working_follow_up(self.request, company=company)
         context.update(activity_panel_context(self.request, company=company))
         return context
 
@@ -162,7 +163,20 @@ class ContactDetailView(CustomerDetailView):
         context = super().get_context_data(**kwargs)
         context["deals"] = customer_deals(user=self.request.user, contact=self.object)
         context.update(activity_panel_context(self.request, contact=self.object))
+        context["working_follow_up"] = working_follow_up(self.request, contact=self.object)
         return context
+
+
+def working_follow_up(request, **customer):
+    """The open follow-up on this customer the rep came from My day to work on (?follow_up=), if theirs.
+
+    The page's Call / WhatsApp / Email prompt then finishes it in the same tap.
+    """
+    pk = parse_id(request.GET.get("follow_up", ""))
+    if pk is None:
+        return None
+    mine = FollowUp.objects.editable_by(request.user).filter(status="open", **customer)
+    return mine.select_related("deal").filter(pk=pk).first()
 
 
 class CustomerFormView(View):
@@ -479,3 +493,119 @@ def follow_up_done(request, pk: int):
     follow_up = get_object_or_404(FollowUp.objects.editable_by(request.user), pk=pk)
     services.follow_up_complete(follow_up=follow_up, by=request.user)
     return _after_action(request, follow_up)
+
+
+# Actions where the customer is: the "log it" prompt and finishing a follow-up ----------
+
+
+@login_required
+@require_POST
+def quick_log(request):
+    """Log a tap on Call / WhatsApp / Email on that customer (and deal), with the next step, in one tap.
+
+    With `follow_up` (the My day item the rep came from) that follow-up is finished in the same
+    service call: outcome logged, follow-up done, next step scheduled.
+    """
+    from crm.channels import KINDS, LABELS
+    from crm.models import ActivityOutcome
+    from pipeline.models import Deal
+
+    subject = resolve_subject(request, request.POST)
+    channel, outcome = request.POST.get("channel", ""), request.POST.get("outcome", "")
+    deal = follow_up = None
+    if request.POST.get("deal"):
+        deal = get_object_or_404(Deal.objects.visible_to(request.user), pk=parse_id(request.POST["deal"]) or 0)
+    if request.POST.get("follow_up"):
+        follow_up = get_object_or_404(
+            FollowUp.objects.editable_by(request.user).select_related("contact", "company", "deal"),
+            pk=parse_id(request.POST["follow_up"]) or 0,
+        )
+    error = None
+    next_step = request.POST.get("next_step", "none")
+    if channel not in LABELS:
+        error = gettext("Choose how you contacted the customer.")
+    elif outcome and outcome not in ActivityOutcome.values:
+        error = gettext("Choose what came of it.")
+    elif next_step != "none" and next_step not in services.NEXT_STEP_DAYS:
+        error = gettext("Choose when the next step is.")
+    if error is None:
+        next_due_at = None if next_step == "none" else services.next_step_due(next_step, by=request.user)
+        try:
+            if follow_up is not None and follow_up.status == "open":
+                result = services.follow_up_complete_with_outcome(
+                    follow_up=follow_up, by=request.user, kind=KINDS[channel], outcome=outcome, next_due_at=next_due_at
+                )
+            else:
+                result = services.activity_log_with_next_step(
+                    by=request.user,
+                    kind=KINDS[channel],
+                    outcome=outcome,
+                    subject=str(LABELS[channel][0]),
+                    deal=deal,
+                    next_due_at=next_due_at,
+                    **subject,
+                )
+        except ValidationError as refusal:
+            error = " ".join(refusal.messages)
+    if error is not None:
+        if request.htmx:
+            return render(request, "crm/partials/quick_log_result.html", {"error": error}, status=422)
+        messages.error(request, error)
+        return redirect(_subject_url(subject))
+    context = {"activity": result.activity, "next_follow_up": result.next_follow_up}
+    if request.htmx:
+        return render(request, "crm/partials/quick_log_result.html", context)
+    messages.success(request, gettext("The activity was logged."))
+    return redirect(_subject_url(subject))
+
+def _next_due(form, by):
+    """The due time the panel's next-step choice stands for (None: no next step)."""
+    from datetime import datetime, time
+
+    from core.i18n import user_zone
+
+    choice = form.cleaned_data["next_step"]
+    if choice == "none":
+        return None
+    if choice == "date":
+        return datetime.combine(form.cleaned_data["next_date"], time(9, 0), tzinfo=user_zone(by))
+    return services.next_step_due(choice, by=by)
+
+
+@login_required
+def follow_up_finish(request, pk: int):
+    """Finish a follow-up in one step: its outcome and its next step (HTMX panel, or a page without JS)."""
+    from crm.forms import FollowUpFinishForm
+
+    follow_up = get_object_or_404(
+        FollowUp.objects.editable_by(request.user).select_related("contact", "company", "deal"), pk=pk
+    )
+    form = FollowUpFinishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.follow_up_complete_with_outcome(
+                follow_up=follow_up,
+                by=request.user,
+                outcome=form.cleaned_data["outcome"],
+                kind=form.cleaned_data["kind"],
+                note=form.cleaned_data["note"],
+                next_due_at=_next_due(form, request.user),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            if request.htmx:
+                return render(
+                    request, "crm/partials/follow_up_list.html", {"follow_ups": follow_ups_due(user=request.user)}
+                )
+            messages.success(request, gettext("The follow-up is done and its outcome logged."))
+            return redirect("workspace:home")
+    context = {"form": form, "follow_up": follow_up}
+    status = (422 if request.htmx else 400) if form.errors else 200
+    template = "crm/partials/follow_up_finish.html" if request.htmx else "crm/follow_up_finish.html"
+    response = render(request, template, context, status=status)
+    if request.htmx and form.errors:
+        # The panel's form targets the My day list for its success; its errors stay in the panel.
+        response["HX-Retarget"] = f"#finish-{follow_up.pk}"
+        response["HX-Reswap"] = "innerHTML"
+    return response
