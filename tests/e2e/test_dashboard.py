@@ -37,6 +37,9 @@ def sales(world):
 
 def _custom_period(page, days_back):
     today = timezone.localdate()
+    filters = page.locator("details.dash-filters-toggle")
+    if filters.get_attribute("open") is None:
+        filters.locator("summary").click()  # the filters fold away below the period line
     page.select_option("#id_period", "custom")
     page.fill("#id_start", (today - timedelta(days=days_back)).isoformat())
     page.fill("#id_end", today.isoformat())
