@@ -51,7 +51,12 @@ def _language_from_query(request):
 def manifest(request):
     """The web app manifest, in the member's language (name, direction, language tag)."""
     icons = [
-        {"src": static(f"vendor/icons/app-{size}.png"), "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any"}
+        {
+            "src": static(f"vendor/icons/app-{size}.png"),
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": "any",
+        }
         for size in (192, 512)
     ] + [
         {

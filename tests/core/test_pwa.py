@@ -67,7 +67,7 @@ def test_service_worker_is_javascript_served_for_the_whole_site(client, db):
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
     config = _worker_config(response)
     assert config["version"]
-    assert "addEventListener(\"fetch\"" in response.content.decode()
+    assert 'addEventListener("fetch"' in response.content.decode()
 
 
 def test_service_worker_keeps_only_static_files_and_the_offline_pages(client, world):
