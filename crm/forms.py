@@ -179,6 +179,16 @@ class ActivityForm(SubmitOnceMixin, forms.ModelForm):
         fields = ["kind", "occurred_at", "outcome", "body"]
         widgets = {"body": forms.Textarea(attrs={"rows": 3})}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A kind is always chosen: a call, the most common, unless another one is picked.
+        kind = self.fields["kind"]
+        kind.choices = [choice for choice in kind.choices if choice[0] != ""]
+        if not self.is_bound and not self.initial.get("kind"):
+            self.initial["kind"] = "call"
+        outcome = self.fields["outcome"]
+        outcome.choices = [("", _("Not stated")), *(choice for choice in outcome.choices if choice[0] != "")]
+
     def clean_occurred_at(self):
         value = self.cleaned_data["occurred_at"]
         # A few minutes of clock skew is fine; logging next week's meeting as done is not.

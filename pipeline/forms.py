@@ -91,7 +91,7 @@ class DealForm(SubmitOnceMixin, forms.Form):
         empty_label=_("No contact"),
         widget=ComboboxSelect("crm:contact_options"),
     )
-    pipeline = forms.ModelChoiceField(label=capfirst(_("pipeline")), queryset=Pipeline.objects.none())
+    pipeline = forms.ModelChoiceField(label=capfirst(_("pipeline")), queryset=Pipeline.objects.none(), empty_label=None)
     stage = StageChoiceField(
         label=capfirst(_("stage")),
         queryset=Stage.objects.none(),
@@ -244,6 +244,7 @@ class LostForm(forms.Form):
     loss_reason = forms.ModelChoiceField(
         label=capfirst(_("loss reason")),
         queryset=LossReason.objects.none(),
+        empty_label=_("— choose —"),
         error_messages={"required": _("Choose why the deal was lost.")},
     )
     competitor = forms.CharField(label=capfirst(_("competitor")), max_length=120, required=False)
@@ -264,6 +265,7 @@ class MoveForm(forms.Form):
     stage = StageChoiceField(
         label=_("Move to stage"),
         queryset=Stage.objects.none(),
+        empty_label=None,
         error_messages={"invalid_choice": _("Choose a stage of this deal's pipeline.")},
     )
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
