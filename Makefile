@@ -1,7 +1,7 @@
 # Safqa: two commands on a fresh machine.
 #   make run   - install everything into .venv and node_modules, migrate, seed the demo once, serve :8000
 #   make test  - the whole test suite (unit, integration, browser)
-# Other targets: make check (lint, migrations, Arabic catalog), make messages, make worker, make beat,
+# Other targets: make check (ruff, ruff format, ESLint, migrations, Arabic catalog), make messages, make worker, make beat,
 #   make bench SCALE=S (the benchmark suite, see BENCHMARKS.md).
 
 PYTHON ?= python3
@@ -53,10 +53,13 @@ test: install
 # Seeds at scale SCALE, serves with gunicorn (DEBUG=0, 2 workers), drives 16 clients, times the
 # hand-written SQL floor; prints the table and writes bench/results/<date>-<scale>.json.
 bench: install
-	DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run --scale $(SCALE)
+	SAFQA_BENCH=1 DATABASE_URL=$(BENCH_DATABASE_URL) REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.run --scale $(SCALE)
 
-lint: $(STAMP)
+# Python (ruff: rules, then formatting) and our own browser scripts (ESLint's recommended rules, eslint.config.mjs).
+lint: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint static/js/
 
 # The Arabic catalog must cover every string in the code: refresh it, then fail on
 # anything untranslated or fuzzy (the header entry excepted).
@@ -70,8 +73,9 @@ check: lint messages
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel=info
 
+# The schedule's state file lives in var/ (gitignored), not in the repository root.
 beat: install
-	$(VENV)/bin/celery -A config beat --loglevel=info
+	$(VENV)/bin/celery -A config beat --loglevel=info --schedule var/celerybeat-schedule
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor staticfiles

@@ -18,9 +18,8 @@ from accounts.forms import ApiTokenForm, ProfileForm
 from accounts.models import ApiToken
 from core import formatting
 from core.forms import already_sent, submit_once
+from core.i18n import supported_languages
 from core.services import FormAlreadySent
-
-SUPPORTED = {code for code, _name in settings.LANGUAGES}
 
 
 def _set_language_cookie(response, language: str) -> None:
@@ -126,7 +125,7 @@ def set_language(request):
     ):
         next_url = "/"
     response = HttpResponseRedirect(next_url)
-    if language not in SUPPORTED:
+    if language not in supported_languages():
         messages.error(request, _("That language is not available."))
         return response
     if request.user.is_authenticated and request.user.language != language:

@@ -41,7 +41,7 @@ def _secret_key() -> str:
         )
     from django.core.management.utils import get_random_secret_key
 
-    VAR_DIR.mkdir(exist_ok=True)
+    # var/ is part of the checkout (var/.gitkeep): settings create no directories.
     path = VAR_DIR / "secret_key"
     if not path.exists():
         path.write_text(get_random_secret_key())
@@ -79,7 +79,8 @@ INSTALLED_APPS = [
     "transfers",
     "search",
     "workspace",
-    "bench",
+    # The benchmark's commands (bench/): in development, and in production only when asked for.
+    *(["bench"] if env.bool("SAFQA_BENCH", default=DEBUG) else []),
 ]
 
 MIDDLEWARE = [
@@ -128,8 +129,7 @@ TEMPLATES = [
     },
 ]
 
-# Database: the embedded SQLite file unless DATABASE_URL says otherwise.
-VAR_DIR.mkdir(exist_ok=True)
+# Database: the embedded SQLite file (in var/, which the checkout has) unless DATABASE_URL says otherwise.
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'safqa.sqlite3'}"),
 }
@@ -213,7 +213,16 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Email.
 if "EMAIL_URL" in env:
-    vars().update(env.email_url("EMAIL_URL"))
+    _email = env.email_url("EMAIL_URL")  # e.g. smtp+tls://user:password@host:587
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+    EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+    EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+    if _email.get("EMAIL_FILE_PATH"):
+        EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
 elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Safqa <no-reply@localhost>")

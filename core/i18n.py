@@ -9,6 +9,11 @@ from django.utils import timezone, translation
 from core import formatting
 
 
+def supported_languages() -> set[str]:
+    """Codes of the interface languages (settings.LANGUAGES), read when asked, never at import time."""
+    return {code for code, _name in settings.LANGUAGES}
+
+
 def zone_named(name: str) -> zoneinfo.ZoneInfo:
     """The time zone called `name`; the server's when the name is unknown (stale or mistyped)."""
     try:

@@ -9,8 +9,7 @@ from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 from core import formatting
-
-SUPPORTED = {code for code, _name in settings.LANGUAGES}
+from core.i18n import supported_languages
 
 
 def language_for(request) -> str:
@@ -24,10 +23,11 @@ def language_for(request) -> str:
     if request.path.startswith("/api/"):
         return translation.get_language_from_request(request)
     user = getattr(request, "user", None)
-    if user is not None and user.is_authenticated and user.language in SUPPORTED:
+    supported = supported_languages()
+    if user is not None and user.is_authenticated and user.language in supported:
         return user.language
     cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    if cookie in SUPPORTED:
+    if cookie in supported:
         return cookie
     return settings.LANGUAGE_CODE
 

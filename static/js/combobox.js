@@ -146,7 +146,7 @@
         if (!response.ok || mine !== request) return;
         const data = await response.json();
         if (mine === request && document.activeElement === input) render(data.results || [], query);
-      } catch (error) {
+      } catch {
         // Offline or a failed request: the typed text stays; the select keeps its value.
       }
     }
