@@ -303,6 +303,16 @@ def _ecma_patterns(node) -> None:
             _ecma_patterns(value)
 
 
+def _query_text_without_nul(result) -> None:
+    """Free-text query parameters refuse NUL (400): PostgreSQL cannot compare text holding one."""
+    for _path, _method, operation in _operations(result):
+        for parameter in operation.get("parameters", []):
+            schema = parameter.get("schema", {})
+            free_text = schema.get("type") == "string" and not {"enum", "format", "pattern"} & set(schema)
+            if parameter.get("in") == "query" and free_text:
+                schema["pattern"] = "^[^\\u0000]*$"
+
+
 def postprocess_schema(result, generator, request, public):
     """Links from each create to the operations on its record; overlapping oneOf made anyOf.
 
@@ -311,6 +321,7 @@ def postprocess_schema(result, generator, request, public):
     """
     _overlapping_one_of_to_any_of(result.get("components", {}))
     _ecma_patterns(result.get("components", {}))
+    _query_text_without_nul(result)
     for path, method, operation in list(_operations(result)):
         if method != "post" or "{" in path:
             continue

@@ -11,13 +11,14 @@ import json
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from hypothesis import HealthCheck, Phase, settings
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -240,6 +241,9 @@ BEYOND_THE_SCHEMA = {
     "url",
     "external_id",
     "occurred_at",
+    "loss_reason",
+    # Django's URL validator (a host with a dot, http/https/ftp) is narrower than `format: uri`.
+    "website",
     # The deal list's amount range takes at most 14 digits with 2 decimals (the page's own filter).
     "amount_min",
     "amount_max",
@@ -267,13 +271,24 @@ def positive_data_acceptance_within_the_schema(ctx, response, case):
         raise
 
 
+def negative_data_rejection_but_empty_filters(ctx, response, case):
+    # django-filter reads an empty query value as "no filter" (`?updated_after=` lists everything),
+    # as docs/api.md says; any other invalid input must be refused.
+    try:
+        return negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        if 200 <= response.status_code < 300 and "" in (case.query or {}).values():
+            return None
+        raise
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
-    negative_data_rejection,
+    negative_data_rejection_but_empty_filters,
     positive_data_acceptance_within_the_schema,
 ]
 
@@ -297,6 +312,14 @@ def test_the_live_api_keeps_to_its_schema_across_linked_calls(role, world, _in_p
     headers = _headers(world, role)
 
     class Workflow(schema.as_state_machine()):
+        # Each scenario starts from the same data: Hypothesis replays a failing scenario to report
+        # it, and a replay that met the previous scenarios' records would take other steps.
+        def setup(self):
+            self._start = transaction.savepoint()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self._start)
+
         def get_call_kwargs(self, case):
             return {"headers": headers}
 
@@ -310,6 +333,7 @@ def test_the_live_api_keeps_to_its_schema_across_linked_calls(role, world, _in_p
             deadline=None,
             derandomize=True,
             phases=[Phase.generate],
+            database=None,
             suppress_health_check=list(HealthCheck),
         )
     )
