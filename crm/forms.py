@@ -265,6 +265,8 @@ class FollowUpFinishForm(forms.Form):
     def __init__(self, *args, **kwargs):
         from crm.models import ActivityKind, ActivityOutcome
 
+        # The labels are questions or stand above their choices: no colon after them.
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["outcome"].choices = ActivityOutcome.choices
         self.fields["kind"].choices = [

@@ -98,6 +98,7 @@ def test_done_panel_on_my_day_saves_outcome_and_next_step(sized_page, world):
     item.locator(f"a[href='{reverse('crm:follow_up_finish', args=[due.pk])}']").click()
     panel = page.locator(f"#finish-{due.pk} form.finish-panel")
     panel.wait_for()
+    wait_until(page, "document.documentElement.scrollWidth <= window.innerWidth")
     screenshot(page, "j3-done-panel-phone-ar")
     assert_accessible(page, "done panel (ar, phone)")
     panel.get_by_label("لم يُجب").check()
