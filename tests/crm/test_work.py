@@ -160,7 +160,11 @@ def test_follow_up_without_subject_or_due_is_refused(client, world):
         client, "contact", world.a1.contact.pk, assignee=world.rep_a1.pk, **{"follow_up-subject": "", "follow_up-due_at": ""}
     )
     assert response.status_code == 422
-    assert response.content.decode().count("هذا الحقل مطلوب") == 2
+    html = response.content.decode()
+    # Under each of the two fields, and again in the error summary that links to them.
+    assert html.count('<ul class="field__errors"') == 2
+    assert html.count("هذا الحقل مطلوب") == 4
+    assert 'href="#id_follow_up-subject"' in html and 'href="#id_follow_up-due_at"' in html
     response = schedule(client, "contact", world.a1.contact.pk, htmx=False, **{"follow_up-subject": ""})
     assert response.status_code == 400
     assert FollowUp.objects.count() == before
