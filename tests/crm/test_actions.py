@@ -154,3 +154,16 @@ def test_company_page_offers_a_call_to_its_switchboard(client, world):
     client.force_login(world.rep_a1)
     html = client.get(company.get_absolute_url()).content.decode()
     assert _actions(html) == ["phone"]
+
+
+def test_follow_up_list_done_with_outcome_returns_to_the_list(client, world):
+    follow_up = world.a1.follow_up
+    client.force_login(world.rep_a1)
+    assert f"{reverse('crm:follow_up_finish', args=[follow_up.pk])}?from=list" in client.get(
+        reverse("crm:follow_up_list")
+    ).content.decode()
+    url = reverse("crm:follow_up_finish", args=[follow_up.pk]) + "?from=list"
+    response = client.post(url, {"outcome": "connected", "kind": "call", "next_step": "none"})
+    assert response.status_code == 302 and response.url == reverse("crm:follow_up_list")
+    follow_up.refresh_from_db()
+    assert follow_up.status == FollowUpStatus.DONE
