@@ -12,16 +12,19 @@ from django.utils.translation import gettext_lazy as _
 from core.text import normalize_digits
 
 
-def to_e164(raw: str, region: str | None = None) -> str:
-    """Parse a phone number typed in any common format and return it in E.164.
+def read_phone(raw: str, region: str | None = None) -> tuple[str, bool]:
+    """The one rule for a typed phone number (forms, API, bulk writes, imports): (E.164, verified).
 
     Accepts local numbers (read in `region`, default settings.PHONE_DEFAULT_REGION),
     international ones (+966…, 00966…), spaces, dashes, brackets and Arabic-Indic
-    digits. Raises ValidationError with a translated message when it is not a
-    possible, valid number.
+    digits. A number the phone library's metadata lists as assigned is verified. One of a
+    possible length for its country that the metadata does not list is kept unverified,
+    not refused: numbering plans change faster than library releases, and refusing it loses
+    the customer's number. Raises ValidationError with a translated message only when the
+    number is not possible at all (too short, too long, not a number).
     """
-    e164 = _e164(normalize_digits((raw or "").strip()), region or settings.PHONE_DEFAULT_REGION)
-    if e164 is None:
+    parsed = _e164(normalize_digits((raw or "").strip()), region or settings.PHONE_DEFAULT_REGION)
+    if parsed is None:
         raise ValidationError(
             _(
                 "“%(value)s” is not a valid phone number. Check the number, or include the country code, for example +966 50 123 4567."
@@ -29,7 +32,12 @@ def to_e164(raw: str, region: str | None = None) -> str:
             code="invalid_phone",
             params={"value": raw},
         )
-    return e164
+    return parsed
+
+
+def to_e164(raw: str, region: str | None = None) -> str:
+    """E.164 form of a typed number (verified or not, see read_phone); raises ValidationError when impossible."""
+    return read_phone(raw, region)[0]
 
 
 # Numbers parsed inside `remembering()`: one dict for the whole batch, however large.
@@ -50,7 +58,7 @@ def remembering():
         _remembered.reset(token)
 
 
-def _e164(text: str, region: str) -> str | None:
+def _e164(text: str, region: str) -> tuple[str, bool] | None:
     memo = _remembered.get()
     if memo is None:
         return _parse_recent(text, region)
@@ -60,17 +68,21 @@ def _e164(text: str, region: str) -> str | None:
     return memo[key]
 
 
-def _parse(text: str, region: str) -> str | None:
-    """E.164 form of a number (digits already ASCII), None when invalid."""
+def _parse(text: str, region: str) -> tuple[str, bool] | None:
+    """(E.164, verified) of a number (digits already ASCII), None when it is not a possible number."""
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if phonenumbers.is_valid_number(number):
+        return e164, True
+    # Of a possible length for its country, and not all zeros (a placeholder, never a number).
+    if phonenumbers.is_possible_number(number) and number.national_number:
+        return e164, False
+    return None
 
 
 # Outside a batch: the numbers of the last few thousand forms and searches.

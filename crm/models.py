@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.fields import CleanCharField, CleanTextField, CleanURLField
 from core.models import SyncedModel, TimeStampedModel, VersionedModel
-from core.phones import format_international, to_e164
+from core.phones import format_international, read_phone
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, TeamSharedQuerySet
 from core.text import normalize_text
 
@@ -45,20 +45,25 @@ class PhoneMixin(models.Model):
     # Indexed by the models (Meta.indexes): a plain B-tree serves equality; db_index would add a
     # LIKE-pattern index beside it that no query uses and every write pays for.
     phone = models.CharField(_("phone (E.164)"), max_length=20, blank=True, editable=False)
+    # False for a number of a possible length that the phone library's metadata does not list
+    # (core.phones.read_phone): kept as typed and shown with a warning. The database default
+    # lets writers that list their columns (COPY, the bench seed) leave it out.
+    phone_verified = models.BooleanField(_("phone verified"), default=True, db_default=True, editable=False)
 
     class Meta:
         abstract = True
 
     def clean_phone(self):
-        """Derive the E.164 form from what was typed; invalid input is a field error."""
+        """Derive the E.164 form from what was typed; an impossible number is a field error, an unlisted one unverified."""
         if self.phone_raw.strip():
             try:
-                self.phone = to_e164(self.phone_raw)
+                self.phone, self.phone_verified = read_phone(self.phone_raw)
             except ValidationError as error:
                 raise ValidationError({"phone_raw": error.messages}) from None
         else:
             self.phone_raw = ""
             self.phone = ""
+            self.phone_verified = True
 
     @property
     def phone_display(self) -> str:

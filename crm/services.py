@@ -367,7 +367,7 @@ def _write_many(model, by, writes: list[Write], check_only: bool, progress) -> l
             if writes[index].record is not None:
                 fields |= set(writes[index].fields)
         if "phone_raw" in fields:
-            fields.add("phone")
+            fields |= {"phone", "phone_verified"}
         bulk.update_rows(model, changed, sorted(fields - _NOT_UPDATED))
     _write_tags(model, [(record, writes[index].tags) for index, record in valid.items()])
     if model is Contact:

@@ -178,17 +178,22 @@ class Outcome:
     updated: int = 0
     skipped: int = 0
     errors: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # rows imported with a remark (a phone kept unverified)
     actions: list = field(default_factory=list)  # per row: create / update / skip / error
     created_ids: list = field(default_factory=list)
     snapshots: list = field(default_factory=list)
 
     def summary(self) -> dict:
-        return {
+        summary = {
             "created": self.created,
             "updated": self.updated,
             "skipped": self.skipped,
             "errors": len({e["row"] for e in self.errors}),
         }
+        if self.warnings:
+            # The first ones for the preview to show; the count says how many in all.
+            summary.update(unverified_phones=len(self.warnings), warnings=self.warnings[:50])
+        return summary
 
 
 def _values(row: list[str], mapping: dict) -> dict[str, str]:
@@ -530,10 +535,13 @@ class Importer:
         for entry, before, result in zip(changing, befores, results, strict=True):
             if isinstance(result, ValidationError):
                 self._entry_error(entry, result)
-            elif isinstance(result, StaleVersionError):
+                continue
+            if isinstance(result, StaleVersionError):
                 self._error(entry.first_row, ValidationError(str(result)))
                 self.outcome.actions[entry.steps[-1][2]] = "error"
-            elif entry.record is None:
+                continue
+            self._warn_phone(entry, result)
+            if entry.record is None:
                 self.outcome.created_ids.append([model._meta.label_lower, result.pk])
             else:
                 label = model._meta.label_lower
@@ -544,6 +552,20 @@ class Importer:
             if action in ("create", "update", "skip"):
                 counter = {"create": "created", "update": "updated", "skip": "skipped"}[action]
                 setattr(self.outcome, counter, getattr(self.outcome, counter) + 1)
+
+    def _warn_phone(self, entry: _Entry, record) -> None:
+        """A phone kept as typed because it cannot be verified: imported, with a remark on its row."""
+        if "phone_raw" in entry.fields and record.phone_raw and not record.phone_verified:
+            self.outcome.warnings.append(
+                {
+                    "row": entry.row_of("phone_raw"),
+                    "column": self.header_of.get("phone", ""),
+                    "message": gettext(
+                        "“%(value)s” could not be verified against the numbering plan: it is kept as typed and marked unverified."
+                    )
+                    % {"value": record.phone_raw},
+                }
+            )
 
     def _entry_error(self, entry: _Entry, error: ValidationError) -> None:
         if hasattr(error, "error_dict"):

@@ -126,6 +126,7 @@ class CompanySerializer(FastReadMixin, SafqaModelSerializer):
             "country",
             "phone_raw",
             "phone",
+            "phone_verified",
             "notes",
             "owner",
             "team",
@@ -134,7 +135,7 @@ class CompanySerializer(FastReadMixin, SafqaModelSerializer):
             "external_id",
             *TIMESTAMPS,
         ]
-        read_only_fields = ["id", "phone", *TIMESTAMPS]
+        read_only_fields = ["id", "phone", "phone_verified", *TIMESTAMPS]
         validators = []  # uniqueness is the service's full_clean(), in the request's language
         list_serializer_class = TaggedListSerializer
 
@@ -162,6 +163,7 @@ class ContactSerializer(FastReadMixin, SafqaModelSerializer):
             "email",
             "phone_raw",
             "phone",
+            "phone_verified",
             "company",
             "owner",
             "team",
@@ -184,7 +186,7 @@ class ContactSerializer(FastReadMixin, SafqaModelSerializer):
             "external_id",
             *TIMESTAMPS,
         ]
-        read_only_fields = ["id", "phone", "consent_updated_at", "last_contacted_at", *TIMESTAMPS]
+        read_only_fields = ["id", "phone", "phone_verified", "consent_updated_at", "last_contacted_at", *TIMESTAMPS]
         validators = []
         list_serializer_class = TaggedListSerializer
 
