@@ -167,3 +167,12 @@ def test_follow_up_list_done_with_outcome_returns_to_the_list(client, world):
     assert response.status_code == 302 and response.url == reverse("crm:follow_up_list")
     follow_up.refresh_from_db()
     assert follow_up.status == FollowUpStatus.DONE
+
+
+def test_contact_page_states_the_channels_agreed(client, world):
+    contact = world.a1.contact
+    contact.consent_phone = contact.consent_email = contact.consent_whatsapp = False
+    contact.save()
+    client.force_login(world.rep_a1)
+    html = client.get(contact.get_absolute_url()).content.decode()
+    assert "لم يوافق على أي قناة" in html and _actions(html) == []
