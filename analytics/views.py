@@ -10,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count, Sum
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,6 +28,7 @@ from core.forms import already_sent, submit_once
 from core.querysets import managed_people_q
 from core.services import FormAlreadySent
 from crm.models import ActivityKind
+from pipeline.selectors import currency_totals
 
 EXPORTS = ("sales", "activities", "quotas", "funnel", "trend", "leaderboard", "forecast", "loss_reasons", "competitors")
 DRILLDOWNS = ("won", "lost", "closed", "created", "created_won", "forecast")
@@ -407,9 +407,7 @@ def drilldown(request):
         message = _("The month is not valid: give a year and a month, e.g. 2026-03.")
         return render(request, "400.html", {"message": message}, status=400)
     deals = board.drilldown(figure, month=month, bucket=request.GET.get("bucket"))
-    totals = list(
-        deals.order_by().values("currency").annotate(total=Sum("amount"), count=Count("pk")).order_by("currency")
-    )
+    totals = currency_totals(deals)
     deals = deals.select_related("owner", "stage", "company", "pipeline").order_by("-closed_at", "-created_at", "pk")
     page = Paginator(deals, 50).get_page(request.GET.get("page"))
     titles = {

@@ -11,21 +11,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponseRedirect
 
+from core.forms import add_service_errors
+
 
 class _DryRun(Exception):
     """Raised to roll back a write that was only run to find its errors."""
-
-
-def add_service_error(form, error: Exception) -> None:
-    """Put a service's refusal on the admin form: on the field it names when the form has it, else on top."""
-    if isinstance(error, PermissionDenied):
-        form.add_error(None, str(error))
-        return
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class ServiceModelAdminMixin:
@@ -76,7 +66,7 @@ class ServiceModelAdminMixin:
                 except _DryRun:
                     pass
                 except (ValidationError, PermissionDenied) as error:
-                    add_service_error(self, error)
+                    add_service_errors(self, error)
 
         return ServiceForm
 

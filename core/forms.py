@@ -227,3 +227,17 @@ class ComboboxSelect(forms.Select):
             extra["data-text-created"] = _("The company “{name}” was created and chosen.")
         context["widget"]["attrs"].update(extra)
         return context
+
+
+def add_service_errors(form, error: Exception, *, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's refusal on a form (pages and the admin alike): on the field it names, else above the form.
+
+    `aliases` maps an error key to the form field a person acts on when the two differ
+    (e.g. a team follows from the owner). A PermissionDenied is shown above the form.
+    """
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, str(error) if not isinstance(error, ValidationError) else error)
+        return
+    for key, errors in error.error_dict.items():
+        field = (aliases or {}).get(key, key)
+        form.add_error(field if field in form.fields else None, errors)

@@ -17,11 +17,13 @@ from django.views import View
 from django.views.decorators.http import require_POST
 from django.views.generic import DetailView
 
+from core.forms import add_service_errors as show_service_errors
 from core.forms import already_sent, submit_once
 from core.htmx import render_page_or_partial
 from core.ids import parse_id
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
 from core.services import FormAlreadySent
+from core.sorting import sort_columns
 from crm import services
 from crm.countries import country_name
 from crm.filtersets import CompanyFilterSet, ContactFilterSet, FollowUpFilterSet
@@ -46,13 +48,8 @@ _ERROR_FIELDS = {"team": "owner", "phone": "phone_raw"}
 
 
 def add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the field it names, else above the form."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for key, errors in error.error_dict.items():
-        field = _ERROR_FIELDS.get(key, key)
-        form.add_error(field if field in form.fields else None, errors)
+    """Show a service's ValidationError on the form, with crm's field aliases (core.forms.add_service_errors)."""
+    show_service_errors(form, error, aliases=_ERROR_FIELDS)
 
 
 class CustomerListView(VisibleQuerysetMixin, View):
@@ -90,15 +87,7 @@ class CustomerListView(VisibleQuerysetMixin, View):
 
     def sorting(self, current: str) -> dict:
         """For each sortable column: its aria-sort state and the `o` value its header link sets."""
-        columns = {}
-        for name, first in self.sortable.items():
-            if current == name:
-                columns[name] = {"state": "ascending", "next": f"-{name}"}
-            elif current == f"-{name}":
-                columns[name] = {"state": "descending", "next": name}
-            else:
-                columns[name] = {"state": "", "next": first}
-        return columns
+        return sort_columns(current, self.sortable)
 
 
 class CompanyListView(CustomerListView):

@@ -10,13 +10,7 @@ from pipeline.models import Deal, StageKind
 
 def open_deal_totals(*, user) -> list[dict]:
     """The user's own open deals: count and value per currency (never summed across currencies)."""
-    return list(
-        Deal.objects.visible_to(user)
-        .filter(owner=user, stage__kind=StageKind.OPEN)
-        .values("currency")
-        .annotate(count=Count("pk"), total=Sum("amount"))
-        .order_by("currency")
-    )
+    return currency_totals(Deal.objects.visible_to(user).filter(owner=user, stage__kind=StageKind.OPEN))
 
 
 def deals_closing_this_month(*, user, today=None):

@@ -25,9 +25,10 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from accounts.selectors import assignable_owners
 from core import formatting
 from core.exceptions import StaleVersionError
-from core.forms import already_sent, submit_once
+from core.forms import add_service_errors, already_sent, submit_once
 from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
 from core.services import FormAlreadySent
+from core.sorting import sort_columns
 from crm.views import activity_panel_context
 from pipeline import services
 from pipeline.filtersets import DealFilterSet
@@ -56,15 +57,6 @@ PAGE_SIZE = 25
 
 def _form_error_status(request) -> int:
     return 422 if request.htmx else 400
-
-
-def _add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form: on the field it names, else above the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _next_url(request, fallback: str) -> str:
@@ -113,16 +105,8 @@ class DealListView(VisibleQuerysetMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         ordering = self.filterset.ordering
-        sort = {}
-        for field in DealFilterSet.ordering_fields:
-            if ordering and ordering[0] == field:
-                descending = ordering[1]
-                sort[field] = {
-                    "aria": "descending" if descending else "ascending",
-                    "next": field if descending else f"-{field}",
-                }
-            else:
-                sort[field] = {"aria": None, "next": field}
+        current = f"{'-' if ordering[1] else ''}{ordering[0]}" if ordering else None
+        sort = sort_columns(current, {field: field for field in DealFilterSet.ordering_fields})
         filters_used = [
             name for name, value in self.request.GET.items() if value and name not in ("o", self.page_kwarg)
         ]
@@ -185,7 +169,7 @@ class DealCreateView(LoginRequiredMixin, View):
             except FormAlreadySent as sent:
                 return already_sent(request, sent, fallback=reverse("pipeline:deal_list"))
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("The deal “%(title)s” was added.") % {"title": formatting.isolate(deal.title)})
                 return redirect(deal)
@@ -226,7 +210,7 @@ class DealUpdateView(DealActionMixin, View):
                 form.add_error(None, error.message)
                 status = 409
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("The deal was saved."))
                 return redirect(deal)
@@ -291,7 +275,7 @@ class DealLostView(DealActionMixin, View):
                 form.add_error(None, error.message)
                 status = 409
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, _("The deal “%(title)s” is lost.") % {"title": formatting.isolate(deal.title)})
                 return redirect(_next_url(request, deal.get_absolute_url()))
@@ -454,7 +438,7 @@ class DealQuickAddView(LoginRequiredMixin, View):
             except FormAlreadySent as sent:
                 return already_sent(request, sent, fallback=board)
             except ValidationError as error:
-                _add_service_errors(form, error)
+                add_service_errors(form, error)
             else:
                 return self._created(request, stage, deal)
         back = _next_url(request, reverse("pipeline:board_pipeline", args=[stage.pipeline_id]))

@@ -96,3 +96,14 @@ def world(db, pipeline):
         a2=_records_for(rep_a2, team_a, pipeline.s.lead),
         b=_records_for(rep_b, team_b, pipeline.s.proposal),
     )
+
+
+@pytest.fixture
+def eager_celery():
+    """Run tasks in-process (as without REDIS_URL), whatever broker the suite found."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

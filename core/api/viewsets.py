@@ -9,8 +9,12 @@ from core.api.parsers import LimitedJSONParser, RequestTooLarge, request_too_lar
 from core.api.schema import SafqaAutoSchema
 
 
-class VisibleQuerysetMixin:
-    """Serve only what the caller may see (`visible_to`) and write only what they may edit (`editable_by`)."""
+class VisibleViewSetMixin:
+    """Serve only what the caller may see (`visible_to`) and write only what they may edit (`editable_by`).
+
+    The API's counterpart of core.mixins.VisibleQuerysetMixin (HTML views): it tells reads
+    from writes by the request's method, as one viewset serves both.
+    """
 
     queryset = None
 
@@ -21,11 +25,11 @@ class VisibleQuerysetMixin:
         return queryset.visible_to(self.request.user)
 
 
-class VisibleModelViewSet(VisibleQuerysetMixin, viewsets.ModelViewSet):
+class VisibleModelViewSet(VisibleViewSetMixin, viewsets.ModelViewSet):
     """CRUD viewset through the visibility rules; a record the caller may not see answers 404."""
 
 
-class VisibleReadOnlyViewSet(VisibleQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class VisibleReadOnlyViewSet(VisibleViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Read-only viewset through the visibility rules."""
 
 

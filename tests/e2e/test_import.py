@@ -8,16 +8,6 @@ from tests.e2e.test_shell import sign_in
 from tests.transfers.conftest import ARABIC_ROWS, csv_bytes
 
 
-@pytest.fixture
-def eager_celery():
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_upload_preview_confirm_progress(page, world, language, eager_celery):
     rep = world.rep_a1

@@ -34,14 +34,3 @@ ARABIC_ROWS = [
 @pytest.fixture
 def arabic_rows():
     return [list(row) for row in ARABIC_ROWS]
-
-
-@pytest.fixture
-def eager_celery():
-    """Run tasks in-process (as without REDIS_URL), whatever broker the suite found."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before

@@ -25,17 +25,6 @@ def api():
 
 
 @pytest.fixture
-def eager_celery():
-    """Run tasks in-process (as without REDIS_URL), whatever broker the suite found."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
 def receiver():
     """A real HTTP server on 127.0.0.1 that records each POST and checks its signature with `receiver.secret`."""
 

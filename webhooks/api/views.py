@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api.idempotency import idempotent
-from core.api.viewsets import VisibleQuerysetMixin
+from core.api.viewsets import VisibleViewSetMixin
 from webhooks import services
 from webhooks.api.serializers import DeliverySerializer, SubscriptionCreatedSerializer, SubscriptionSerializer
 from webhooks.models import WebhookDelivery, WebhookSubscription
@@ -22,7 +22,7 @@ class MaySubscribe(permissions.BasePermission):
 
 @extend_schema(tags=["webhooks"])
 class SubscriptionViewSet(
-    VisibleQuerysetMixin,
+    VisibleViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
