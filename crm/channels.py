@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from crm.models import ActivityKind, Company, Contact, PreferredChannel
 
