@@ -37,7 +37,6 @@ from analytics.models import (
 )
 from analytics.services import compute_rows
 from core.querysets import figure_team_ids, sees_only_self, team_ids
-from crm.models import ActivityKind
 from pipeline.models import Deal, LossReason, Stage, StageKind
 
 CENT = Decimal("0.01")
@@ -789,7 +788,3 @@ def my_quota_progress(*, user, now=None) -> list[dict]:
     teams = list(Team.objects.filter(pk__in=team_ids(user)))
     today_by_team = {team.pk: local_date(team.time_zone, now) for team in teams}
     return quota_progress(quotas, viewer=user, teams=teams, today=today, today_by_team=today_by_team)
-
-
-def activity_kinds():
-    return list(ActivityKind.choices)

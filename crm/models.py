@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.fields import CleanCharField, CleanTextField, CleanURLField
 from core.models import SyncedModel, TimeStampedModel, VersionedModel
-from core.phones import format_international, read_phone
+from core.phones import read_phone
 from core.querysets import OwnedQuerySet, ReferenceQuerySet, TeamSharedQuerySet
 from core.text import normalize_text
 
@@ -64,10 +64,6 @@ class PhoneMixin(models.Model):
             self.phone_raw = ""
             self.phone = ""
             self.phone_verified = True
-
-    @property
-    def phone_display(self) -> str:
-        return format_international(self.phone) if self.phone else self.phone_raw
 
 
 class Company(PhoneMixin, SyncedModel, TimeStampedModel):

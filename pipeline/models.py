@@ -194,14 +194,6 @@ class Deal(SyncedModel, TimeStampedModel):
         if errors:
             raise ValidationError(errors)
 
-    @property
-    def is_open(self) -> bool:
-        return self.stage.kind == StageKind.OPEN
-
-    @property
-    def weighted_amount(self):
-        return self.amount * self.stage.probability / 100
-
 
 class StageChangeQuerySet(VisibleQuerySet):
     """A stage change is visible exactly when its deal is."""
