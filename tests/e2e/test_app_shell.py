@@ -124,7 +124,7 @@ def test_phone_tab_bar_marks_the_section_of_a_sub_page(shell_page, world, langua
     tabs = page.locator("nav.tabbar")
     assert tabs.is_visible()
     assert not page.locator("nav.main-nav").is_visible()
-    assert tabs.locator("a, button").count() == 5
+    assert tabs.locator("a:visible, button:visible").count() == 5
     # A contact's page belongs to Customers; a deal's page to Deals.
     page.goto(reverse("crm:contact_detail", args=[world.a1.contact.pk]))
     assert page.locator("nav.tabbar [aria-current=page]").get_attribute("href") == reverse("crm:contact_list")
@@ -250,3 +250,24 @@ def test_sign_out_empties_the_service_workers_caches(page, world):
         " if (await (await caches.open(key)).match('/static/kept-for-this-member')) return false; } return true; })()",
         timeout=10,
     )
+
+
+def test_without_javascript_the_phone_menu_still_opens_and_signs_out(browser, live_server, world):
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, world.rep_a1.username)
+        assert not page.locator("nav.tabbar button[data-menu-open]").is_visible()
+        page.locator("nav.tabbar a[href='#app-menu']").click()
+        menu = page.locator("#app-menu")
+        menu.wait_for(state="visible")
+        assert menu.locator("a[href$='/targets/']").is_visible()
+        screenshot(page, "shell-menu-no-js")
+        page.locator("#app-menu a.menu-fallback").click()
+        menu.wait_for(state="hidden")
+        page.locator(".site-header a[href='#app-menu']").click()
+        menu.locator("form[action$='/logout/'] button").click()
+        page.wait_for_url("**/accounts/login/**")
+    finally:
+        context.close()
