@@ -56,3 +56,28 @@ class DuplicateCheckForm(forms.Form):
     first_name = forms.CharField(required=False, max_length=150)
     last_name = forms.CharField(required=False, max_length=150)
     company = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+class ConfirmForm(forms.Form):
+    """How a previewed import goes in: all or nothing, or the valid rows with the failing ones handed back.
+
+    The preview page writes the two choices out itself (their labels count the failing rows).
+    """
+
+    ALL = "all"
+    SKIP = "skip"
+
+    mode = forms.ChoiceField(
+        label=_("How to import"),
+        choices=[(SKIP, _("Import the valid rows, skip the failing ones")), (ALL, _("Import all or nothing"))],
+        required=False,  # left out (a script, an older page): the default below
+        error_messages={"invalid_choice": _("Choose how to import.")},
+    )
+
+    def __init__(self, *args, job, **kwargs):
+        super().__init__(*args, **kwargs)
+        # With failing rows, what a member migrating a messy file expects: the good rows in now.
+        self.fields["mode"].initial = self.SKIP if job.summary.get("errors") else self.ALL
+
+    def clean_mode(self):
+        return self.cleaned_data["mode"] or self.fields["mode"].initial

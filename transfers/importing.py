@@ -4,8 +4,10 @@ The preview and the import run the same code. Contacts and companies are planned
 row (each row matched against the records the user may edit and the rows before it), then
 checked and written as one batch by crm.services.customers_write_many: the one-record
 services' rules, in a few set-based statements per thousand rows. The preview only checks;
-a confirmed import commits only when no row failed (all-or-nothing per file). Deals go
-row by row through pipeline.services, each in its own savepoint.
+a confirmed import commits in one transaction either only when no row failed (all or
+nothing), or, when the member chose so on the preview (job.skip_failing), with the valid
+rows while the failing ones are handed back (errors.csv) to be fixed and uploaded again. Deals
+go row by row through pipeline.services, each in its own savepoint.
 
 Progress and the cancel flag live in the cache, keyed by job id: the import's
 transaction is open while it runs, so a counter written to the job row would stay
@@ -268,6 +270,7 @@ class Importer:
 
     def __init__(self, job: ImportJob, *, user):
         self.job, self.user, self.kind = job, user, job.kind
+        self.skip_failing = job.skip_failing
         self.header_of = {name: job.headers[int(i)] for i, name in job.mapping.items() if name}
         self.companies_by_name: dict[str, Company] = {}
         self.companies_loaded = False
@@ -517,6 +520,13 @@ class Importer:
             company = entry.fields.get("company")
             if company is not None and company.pk is None:
                 entry.fields["company"] = self.saved_companies.get(id(company), company)
+        if self.skip_failing and not dry_run:
+            # A record one of whose rows failed is not written at all (half a record's rows
+            # would be a state nobody asked for): every row of it goes back in errors.csv.
+            failed = [entry for entry in entries if self._has_error(entry)]
+            for entry in failed:
+                self._fail_entry(entry)
+            entries = [entry for entry in entries if not self._has_error(entry)]
         changing = [entry for entry in entries if entry.record is None or entry.fields]
         snapshot = CONTACT_SNAPSHOT if model is Contact else COMPANY_SNAPSHOT
         befores = [
@@ -529,16 +539,21 @@ class Importer:
             if progress:
                 self._progress(total // 4 + done * 3 * total // (4 * max(of, 1)), total)
 
+        check_only = dry_run or (bool(self.outcome.errors) and not self.skip_failing)
         results = crm_services.customers_write_many(
-            model=model, by=self.user, writes=writes, check_only=dry_run or bool(self.outcome.errors), progress=report
+            model=model, by=self.user, writes=writes, check_only=check_only, progress=report
         )
         for entry, before, result in zip(changing, befores, results, strict=True):
             if isinstance(result, ValidationError):
                 self._entry_error(entry, result)
+                if self.skip_failing:
+                    self._fail_entry(entry)
                 continue
             if isinstance(result, StaleVersionError):
                 self._error(entry.first_row, ValidationError(str(result)))
                 self.outcome.actions[entry.steps[-1][2]] = "error"
+                if self.skip_failing:
+                    self._fail_entry(entry)
                 continue
             self._warn_phone(entry, result)
             if entry.record is None:
@@ -552,6 +567,23 @@ class Importer:
             if action in ("create", "update", "skip"):
                 counter = {"create": "created", "update": "updated", "skip": "skipped"}[action]
                 setattr(self.outcome, counter, getattr(self.outcome, counter) + 1)
+
+    def _has_error(self, entry: _Entry) -> bool:
+        return any(self.outcome.actions[action_index] == "error" for _f, _n, action_index in entry.steps)
+
+    def _fail_entry(self, entry: _Entry) -> None:
+        """Every row of a record that is not written is a failing row, with a reason of its own (errors.csv)."""
+        failed = sorted({number for _f, number, index in entry.steps if self.outcome.actions[index] == "error"})
+        for _fields, number, action_index in entry.steps:
+            if self.outcome.actions[action_index] != "error":
+                self.outcome.actions[action_index] = "error"
+                self._error(
+                    number,
+                    ValidationError(
+                        gettext("Not imported: row %(row)s of the same record has an error.")
+                        % {"row": failed[0] if failed else entry.first_row}
+                    ),
+                )
 
     def _warn_phone(self, entry: _Entry, record) -> None:
         """A phone kept as typed because it cannot be verified: imported, with a remark on its row."""
@@ -694,7 +726,7 @@ class Importer:
                     self._run_rows(progress=progress)
                 else:
                     self._run_batch(dry_run=dry_run, progress=progress)
-                if dry_run or self.outcome.errors:
+                if dry_run or (self.outcome.errors and not self.skip_failing):
                     raise _DryRun
         except _DryRun:
             pass
@@ -849,8 +881,33 @@ def import_preview(*, job: ImportJob, by, mapping: dict | None = None, remember:
     return outcome
 
 
+def import_confirm(*, job: ImportJob, by, skip_failing: bool) -> ImportJob:
+    """Queue a previewed import, all or nothing or skipping the failing rows; raises ValidationError when it cannot be."""
+    if job.status != ImportStatus.PREVIEWED:
+        raise ValidationError(gettext("This import was confirmed already."))
+    errors = job.summary.get("errors", 0)
+    if errors and not skip_failing:
+        raise ValidationError(
+            gettext(
+                "Nothing is imported all or nothing while a row fails: fix the rows with errors first, "
+                "or choose to import the valid rows and skip the failing ones."
+            )
+        )
+    updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.PREVIEWED).update(
+        status=ImportStatus.QUEUED, skip_failing=skip_failing, updated_at=timezone.now()
+    )
+    if not updated:  # confirmed twice at once: the other request queued it
+        raise ValidationError(gettext("This import was confirmed already."))
+    job.status, job.skip_failing = ImportStatus.QUEUED, skip_failing
+    from transfers.tasks import run_import
+
+    set_progress(job.pk, 0, job.row_count)
+    transaction.on_commit(lambda: run_import.delay(job.pk))
+    return job
+
+
 def import_run(*, job_id: int) -> ImportJob:
-    """The confirmed import: all rows in one transaction, or nothing."""
+    """The confirmed import, in one transaction: all rows or nothing, or the valid rows with the failing ones skipped."""
     job = ImportJob.objects.select_related("owner").get(pk=job_id)
     if job.status not in (ImportStatus.QUEUED, ImportStatus.PREVIEWED):
         return job
@@ -873,9 +930,9 @@ def import_run(*, job_id: int) -> ImportJob:
             )
     else:
         job.summary, job.errors = outcome.summary(), outcome.errors
-        if outcome.errors:
+        if outcome.errors and not job.skip_failing:
             job.status = ImportStatus.FAILED
-        else:
+        else:  # the failing rows, if any, were skipped: they stay in job.errors for errors.csv
             job.status, job.created, job.snapshots = ImportStatus.DONE, outcome.created_ids, outcome.snapshots
     set_progress(job.pk, len(job.rows), len(job.rows))
     cache.delete(cancel_key(job.pk))

@@ -69,6 +69,9 @@ class ImportJob(TimeStampedModel):
     created = models.JSONField(_("created records"), default=list, blank=True)
     snapshots = models.JSONField(_("updated records before the import"), default=list, blank=True)
     message = models.TextField(_("message"), blank=True)
+    # Chosen on the preview: import the valid rows and hand the failing ones back (errors.csv),
+    # or all or nothing. Either way one transaction.
+    skip_failing = models.BooleanField(_("import the valid rows, skip the failing ones"), default=False)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = ImportJobQuerySet.as_manager()

@@ -4,7 +4,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -21,10 +20,9 @@ from pipeline.models import Deal
 from transfers import exporting, importing, merging
 from transfers.duplicates import duplicate_pairs, similar_contacts
 from transfers.filtersets import ActivityFilterSet
-from transfers.forms import DuplicateCheckForm, MappingForm, UploadForm
+from transfers.forms import ConfirmForm, DuplicateCheckForm, MappingForm, UploadForm
 from transfers.models import ImportJob, ImportStatus, Merge
 from transfers.readers import FileProblem
-from transfers.tasks import run_import
 
 PREVIEW_ROWS = 50
 
@@ -94,6 +92,7 @@ def import_preview(request, pk: int):
         "errors": errors[:PREVIEW_ROWS],
         "more_errors": max(0, len(errors) - PREVIEW_ROWS),
         "total": job.row_count,
+        "confirm_form": ConfirmForm(job=job),
     }
     return render(request, "transfers/preview.html", context, status=status_code)
 
@@ -117,12 +116,14 @@ def import_confirm(request, pk: int):
     job = _job(request, pk, editable=True)
     if job.status != ImportStatus.PREVIEWED:
         return redirect("transfers:import_progress", pk=job.pk)
-    if job.summary.get("errors"):
-        messages.error(request, gettext("Fix the rows with errors first: nothing is imported while a row fails."))
+    form = ConfirmForm(request.POST, job=job)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors["mode"])
+        importing.import_confirm(job=job, by=request.user, skip_failing=form.cleaned_data["mode"] == ConfirmForm.SKIP)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
         return redirect("transfers:import_preview", pk=job.pk)
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
-    importing.set_progress(job.pk, 0, job.summary.get("created", 0) + job.summary.get("updated", 0))
-    transaction.on_commit(lambda: run_import.delay(job.pk))
     return redirect("transfers:import_progress", pk=job.pk)
 
 

@@ -8,6 +8,7 @@ from core.phones import read_phone, search_form
 from crm import services as crm_services
 from crm.models import Contact
 from tests.transfers.conftest import csv_bytes
+from transfers import importing
 from transfers.models import ImportJob, ImportStatus
 
 # A plausible Saudi mobile the phone library's metadata does not list as assigned.
@@ -87,3 +88,123 @@ def test_the_windows_1256_file_with_one_unverifiable_phone_imports_all_50_rows(
     assert api["phone_verified"] is False and api["phone"] == "+966521527244"
     found = client.get("/api/v1/contacts/", {"search": "052 152 7244"}).json()["results"]
     assert [row["id"] for row in found] == [kept.pk]
+
+
+# Import the valid rows, hand back the failing ones ------------------------------------------
+
+
+def _state():
+    return sorted(Contact.objects.values_list("pk", "first_name", "email", "phone", "version"))
+
+
+def _upload_and_preview(client, world, rows, capture):
+    client.force_login(world.rep_a1)
+    with capture(execute=True):
+        client.post(
+            reverse("transfers:import"), {"kind": "contacts", "file": _upload(csv_bytes(rows, encoding="cp1256"))}
+        )
+    return ImportJob.objects.latest("pk")
+
+
+def test_one_impossible_phone_imports_49_rows_and_hands_the_one_back(
+    client, world, django_capture_on_commit_callbacks, eager_celery
+):
+    before = _state()
+    job = _upload_and_preview(client, world, _fifty_rows(phone_of_row_7="12345"), django_capture_on_commit_callbacks)
+    assert job.summary["errors"] == 1 and job.summary["created"] == 49
+    preview = client.get(reverse("transfers:import_preview", args=[job.pk])).content.decode()
+    # Skipping the failing row is the choice already made when a row fails.
+    assert 'value="skip" id="mode-skip" checked' in preview
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("transfers:import_confirm", args=[job.pk]), {"mode": "skip"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE and job.skip_failing
+    assert (job.summary["created"], job.summary["updated"], job.summary["errors"]) == (49, 0, 1)
+    imported = Contact.objects.filter(email__endswith="@nukhba.test")
+    assert imported.count() == 49 and not imported.filter(email="c5@nukhba.test").exists()
+    # The skipped row comes back as uploaded, with its error, ready to fix and upload again.
+    lines = client.get(reverse("transfers:import_errors", args=[job.pk])).content.decode().lstrip("\ufeff").splitlines()
+    assert len(lines) == 2 and lines[0].endswith(",error") and lines[1].startswith("عميل5,الحربي,c5@nukhba.test,12345,")
+    page = client.get(reverse("transfers:import_progress", args=[job.pk])).content.decode()
+    assert "تخطي" in page or "تُخطّي" in page
+    # Undo takes back exactly what was imported.
+    client.post(reverse("transfers:import_undo", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ImportStatus.UNDONE and _state() == before
+
+
+def test_all_or_nothing_still_works_when_chosen(client, world, django_capture_on_commit_callbacks, eager_celery):
+    before = _state()
+    job = _upload_and_preview(client, world, _fifty_rows(phone_of_row_7="12345"), django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("transfers:import_confirm", args=[job.pk]), {"mode": "all"})
+    assert response.status_code == 302 and response.url == reverse("transfers:import_preview", args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == ImportStatus.PREVIEWED and _state() == before
+    # Chosen on a clean preview, a row failing by the time it runs still leaves nothing.
+    job = _upload_and_preview(
+        client, world, _fifty_rows(phone_of_row_7="0501119999"), django_capture_on_commit_callbacks
+    )
+    job.rows[5][3] = "12345"
+    job.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("transfers:import_confirm", args=[job.pk]), {"mode": "all"})
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and _state() == before
+    # A made-up mode is refused, nothing queued.
+    job = _upload_and_preview(client, world, _fifty_rows(), django_capture_on_commit_callbacks)
+    client.post(reverse("transfers:import_confirm", args=[job.pk]), {"mode": "some"})
+    job.refresh_from_db()
+    assert job.status == ImportStatus.PREVIEWED
+
+
+def test_a_record_whose_later_row_fails_is_skipped_whole(world):
+    rows = [
+        ["name", "email", "job title"],
+        ["Sara", "sara@nukhba.test", "Buyer"],
+        ["Sara", "sara@nukhba.test", "x" * 500],
+    ]
+    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    importing.import_preview(job=job, by=world.rep_a1)
+    job.status, job.skip_failing = ImportStatus.QUEUED, True
+    job.save()
+    job = importing.import_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE and not Contact.objects.filter(email="sara@nukhba.test").exists()
+    assert {error["row"] for error in job.errors} == {2, 3} and job.summary["errors"] == 2
+
+
+# The job page says what happened -------------------------------------------------------------
+
+FINAL_STATES = {
+    # status: (what the English page says, what the Arabic page says)
+    ImportStatus.DONE: ("Import finished", "اكتمل الاستيراد"),
+    ImportStatus.FAILED: ("Import failed", "فشل الاستيراد"),
+    ImportStatus.CANCELLED: ("Nothing was imported: everything the import wrote was rolled back.", "لم يُستورد شيء"),
+    ImportStatus.UNDONE: ("What the import created was deleted", "حُذف ما أنشأه الاستيراد"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("status", list(FINAL_STATES))
+def test_the_job_page_says_how_the_import_ended_in_both_languages(client, world, status, language):
+    world.rep_a1.language = language
+    world.rep_a1.save(update_fields=["language"])
+    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(_fifty_rows()))
+    job.status = status
+    job.summary = {"created": 50, "updated": 0, "skipped": 0, "errors": 0}
+    job.message = "The import could not be saved." if status == ImportStatus.FAILED else ""
+    job.save()
+    client.force_login(world.rep_a1)
+    for headers in ({}, {"HX-Request": "true"}):
+        page = client.get(reverse("transfers:import_progress", args=[job.pk]), headers=headers).content.decode()
+        english, arabic = FINAL_STATES[status]
+        assert (english if language == "en" else arabic) in page
+        # Never "importing" once it has ended, and nothing polls any more.
+        assert "Importing" not in page and "جارٍ الاستيراد" not in page and "every 1s" not in page
+        if status == ImportStatus.FAILED:
+            assert "The import could not be saved." in page
+        # The bar has a label, and is shown only while it means something.
+        assert ('<progress id="import-bar"' in page) == (status == ImportStatus.DONE)
+        if status == ImportStatus.DONE:
+            assert '<label for="import-bar"' in page
