@@ -26,3 +26,21 @@ class UTCIsoDateTimeField(django_filters.fields.IsoDateTimeField):
 
 class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
+
+
+class UpdatedAfterFilterSet(django_filters.FilterSet):
+    """`updated_after`: what a syncing client asks for, on every API list of changing records."""
+
+    updated_after = UTCIsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", label=_("Changed after (ISO 8601 date and time)")
+    )
+
+
+def api_filters(filterset_class):
+    """A page FilterSet made an API one: the page-only ordering `o` and search `q` dropped.
+
+    The API's cursor fixes the order, and search is named `search` on every API list.
+    """
+    filterset_class.base_filters.pop("o", None)
+    filterset_class.base_filters.pop("q", None)
+    return filterset_class

@@ -7,28 +7,15 @@ pages); page sorting (`o`) is dropped because the API's cursor fixes the order.
 import django_filters as filters
 from django.utils.translation import gettext_lazy as _
 
-from core.api.filters import UTCIsoDateTimeFilter
+from core.api.filters import UpdatedAfterFilterSet, UTCIsoDateTimeFilter, api_filters
 from core.api.serializers import visible_to_request
 from crm.filtersets import CompanyFilterSet, ContactFilterSet, FollowUpFilterSet
 from crm.models import Activity, ActivityKind, Company, Contact, FollowUp
 from pipeline.models import Deal
 
 
-class UpdatedAfterMixin(filters.FilterSet):
-    updated_after = UTCIsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gt", label=_("Changed after (ISO 8601 date and time)")
-    )
-
-
-def api_filters(filterset_class):
-    """Rename `q` to `search` and drop the page-only ordering `o`."""
-    filterset_class.base_filters.pop("o", None)
-    filterset_class.base_filters.pop("q", None)
-    return filterset_class
-
-
 @api_filters
-class CompanyApiFilterSet(UpdatedAfterMixin, CompanyFilterSet):
+class CompanyApiFilterSet(UpdatedAfterFilterSet, CompanyFilterSet):
     search = filters.CharFilter(method="filter_search", label=_("Search"))
 
     class Meta(CompanyFilterSet.Meta):
@@ -36,7 +23,7 @@ class CompanyApiFilterSet(UpdatedAfterMixin, CompanyFilterSet):
 
 
 @api_filters
-class ContactApiFilterSet(UpdatedAfterMixin, ContactFilterSet):
+class ContactApiFilterSet(UpdatedAfterFilterSet, ContactFilterSet):
     search = filters.CharFilter(method="filter_search", label=_("Search"))
     company = filters.ModelChoiceFilter(label=_("Company"), queryset=visible_to_request(Company))
 
@@ -44,7 +31,7 @@ class ContactApiFilterSet(UpdatedAfterMixin, ContactFilterSet):
         fields = ["search", "owner", "team", "tag", "company", "city", "has_open_deal", "updated_after"]
 
 
-class ActivityApiFilterSet(UpdatedAfterMixin, filters.FilterSet):
+class ActivityApiFilterSet(UpdatedAfterFilterSet, filters.FilterSet):
     kind = filters.ChoiceFilter(label=_("type"), choices=ActivityKind.choices)
     contact = filters.ModelChoiceFilter(label=_("Contact"), queryset=visible_to_request(Contact))
     company = filters.ModelChoiceFilter(label=_("Company"), queryset=visible_to_request(Company))
@@ -57,7 +44,7 @@ class ActivityApiFilterSet(UpdatedAfterMixin, filters.FilterSet):
         fields = ["kind", "contact", "company", "deal", "occurred_after", "occurred_before", "updated_after"]
 
 
-class FollowUpApiFilterSet(UpdatedAfterMixin, FollowUpFilterSet):
+class FollowUpApiFilterSet(UpdatedAfterFilterSet, FollowUpFilterSet):
     """The page's follow-up filters without the page's defaults: the API lists every visible follow-up."""
 
     status = filters.ChoiceFilter(label=_("status"), choices=FollowUp._meta.get_field("status").choices)

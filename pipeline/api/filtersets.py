@@ -5,22 +5,15 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Team
-from core.api.filters import UTCIsoDateTimeFilter
+from core.api.filters import UpdatedAfterFilterSet, api_filters
 from core.api.serializers import visible_to_request
 from crm.models import Company, Contact
 from pipeline.filtersets import DealFilterSet
 
 
-class DealApiFilterSet(DealFilterSet):
+@api_filters
+class DealApiFilterSet(DealFilterSet, UpdatedAfterFilterSet):
     search = django_filters.CharFilter(method="filter_search", label=_("Search"))
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), label=capfirst(_("team")))
     company = django_filters.ModelChoiceFilter(queryset=visible_to_request(Company), label=capfirst(_("company")))
     contact = django_filters.ModelChoiceFilter(queryset=visible_to_request(Contact), label=capfirst(_("contact")))
-    updated_after = UTCIsoDateTimeFilter(
-        field_name="updated_at", lookup_expr="gt", label=_("Changed after (ISO 8601 date and time)")
-    )
-
-
-# The API's cursor fixes the order, and search is named `search` as on every API list.
-DealApiFilterSet.base_filters.pop("o", None)
-DealApiFilterSet.base_filters.pop("q", None)
