@@ -33,6 +33,7 @@ from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F, Q
@@ -376,7 +377,8 @@ def reminders_deliver(*, follow_up_ids: list[int], now: datetime | None = None) 
 def notification_mark_read(*, notification: Notification, by) -> Notification:
     """Mark one of `by`'s notifications read (already read: unchanged)."""
     if notification.recipient_id != by.pk:
-        raise PermissionError("a notification is marked read only by its recipient")
+        # The one kind of refusal of the services (mapped to 403 by Django and by the API's error handler).
+        raise PermissionDenied(_("Only its recipient can mark a notification read."))
     if notification.read_at is None:
         notification.read_at = timezone.now()
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
