@@ -97,6 +97,7 @@ def app_environment(database_url: str, redis_url: str, port: int) -> dict[str, s
         API_RATE_LIMIT="1000000/minute",
         CONN_MAX_AGE="60",  # as docker-compose.yml runs production: one connection per worker, reused
         SAFQA_BENCH_QUERY_HEADER="1",
+        SAFQA_BENCH="1",  # with DEBUG=0 the bench app (seed_bench) is installed only when asked for
         LOG_LEVEL="WARNING",
     )
     return env

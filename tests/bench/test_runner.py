@@ -180,3 +180,23 @@ def test_query_header_is_absent_by_default(client, settings):
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert "X-Safqa-Queries" not in response.headers
+
+
+def test_the_benchmarks_production_settings_still_install_its_commands():
+    # The bench runs Safqa with DEBUG=0, where the bench app (seed_bench) is installed only when asked for.
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bench.run import app_environment
+
+    env = app_environment("postgres://postgres@127.0.0.1:5432/unused", "redis://127.0.0.1:6379/15", 8000)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "help", "seed_bench"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
