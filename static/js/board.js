@@ -83,6 +83,9 @@
     }
     status.classList.remove("board-status--error");
     // htmx swaps the hx-swap-oob pieces (column headers, status line) by id, the card in place.
+    // While settling, htmx copies the old card's attributes onto the new one; a style
+    // attribute left by SortableJS would then be set from a string, which the CSP refuses.
+    card.removeAttribute("style");
     window.htmx.swap(card, html, { swapStyle: "outerHTML" });
     const fresh = document.getElementById(card.id);
     if (fresh && fromKeyboard) {

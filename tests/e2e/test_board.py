@@ -9,8 +9,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from core import formatting
 from crm.models import FollowUpStatus
 from pipeline.models import Deal, StageKind
 from tests import factories as f
@@ -163,3 +164,36 @@ def test_the_move_menu_works_with_the_keyboard(sized, world, demo, language):
     wait_until(page, "document.querySelector('#board-status').innerText.trim() !== ''")
     screenshot(page, f"board-moved-{language}")
     assert_accessible(page, f"board after a keyboard move ({language})")
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_drag_and_drop_moves_a_card_to_an_open_column_and_onto_won(sized, world, demo, language):
+    pipeline, stages = demo
+    page = sized(1366, 800)
+    sign_in(page, as_member(world, language).username)
+    page.goto(f"/board/{pipeline.pk}/")
+    # The column's top card: source and target both in view, as a hand would drag it.
+    first_card = page.locator(f"#stage-{stages[0].pk}-cards .deal-card").first.get_attribute("id")
+    deal = Deal.objects.get(pk=first_card.removeprefix("deal-"))
+    for target in (stages[2], stages[4]):
+        source = page.locator(f"#deal-{deal.pk} .deal-card__amount").bounding_box()
+        goal = page.locator(f"#stage-{target.pk}-cards").bounding_box()
+        with page.expect_response(lambda r: r.url.endswith(f"/deals/{deal.pk}/move/")) as answer:
+            # Step by step, as a hand moves: SortableJS follows the pointer over the columns.
+            page.mouse.move(source["x"] + 10, source["y"] + source["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 12, steps=12)
+            page.mouse.up()
+        assert answer.value.status == 200
+        page.wait_for_selector(f"#stage-{target.pk}-cards #deal-{deal.pk}")
+        deal.refresh_from_db()
+        assert deal.stage == target
+    # The won summary's header (out of band) counts the deal just won.
+    won_count = Deal.objects.filter(stage=stages[4]).count()
+    with translation.override(language):
+        wait_until(
+            page,
+            f"document.querySelector('#stage-{stages[4].pk}-head').innerText.includes('{formatting.count(won_count)}')",
+        )
+    assert deal.closed_at is not None
+    screenshot(page, f"board-dropped-{language}")
