@@ -183,6 +183,10 @@ def test_drag_and_drop_moves_a_card_to_an_open_column_and_onto_won(sized, world,
             page.mouse.move(source["x"] + 10, source["y"] + source["height"] / 2)
             page.mouse.down()
             page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 12, steps=12)
+            # A few more moves on the spot: SortableJS settles on the list under the pointer.
+            for nudge in (2, 4, 6):
+                page.mouse.move(goal["x"] + goal["width"] / 2, goal["y"] + 12 + nudge)
+                page.wait_for_timeout(50)
             page.mouse.up()
         assert answer.value.status == 200
         page.wait_for_selector(f"#stage-{target.pk}-cards #deal-{deal.pk}")
