@@ -9,6 +9,8 @@
   let counter = 0;
 
   const format = (text, values) => text.replace(/\{(\w+)\}/g, (_, key) => (key in values ? values[key] : ""));
+  // A typed name inside a sentence of the other direction is isolated (U+2068 … U+2069), as <bdi> would.
+  const isolate = (text) => `\u2068${text}\u2069`;
 
   function csrfToken(select) {
     const field = select.form && select.form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -109,7 +111,7 @@
       options = results.map((row) => ({ id: String(row.id), label: row.label }));
       if (emptyOption && !query) options.unshift({ id: "", label: emptyOption.textContent.trim() });
       if (texts.comboboxCreate && query && !options.some((row) => row.label.trim() === query)) {
-        options.push({ id: "", label: format(texts.textCreate, { name: query }), create: query });
+        options.push({ id: "", label: format(texts.textCreate, { name: isolate(query) }), create: query });
       }
       list.replaceChildren(
         ...options.map((row, index) => {
@@ -177,7 +179,7 @@
         const data = await response.json();
         if (response.ok) {
           choose(String(data.id), data.label);
-          status.textContent = format(texts.textCreated || "", { name: data.label });
+          status.textContent = format(texts.textCreated || "", { name: isolate(data.label) });
         } else {
           const fields = (data.error && data.error.fields) || {};
           const first = Object.values(fields).flat()[0];
