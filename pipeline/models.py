@@ -156,6 +156,11 @@ class Deal(SyncedModel, TimeStampedModel):
     loss_note = CleanTextField(_("loss note"), blank=True)
     competitor = CleanCharField(_("competitor"), max_length=120, blank=True)
     source = models.CharField(_("source"), max_length=12, choices=DealSource.choices, blank=True)
+    # The deal's id in the system it came from (an import file, another CRM): a second import
+    # or bulk upsert of it updates the deal instead of creating it twice. Unique per source.
+    # The database default lets writers that list their columns (COPY, the bench seed) leave them out.
+    external_source = CleanCharField(_("external source"), max_length=60, blank=True, default="", db_default="")
+    external_id = CleanCharField(_("external id"), max_length=120, blank=True, default="", db_default="")
 
     objects = DealQuerySet.as_manager()
 
@@ -173,6 +178,12 @@ class Deal(SyncedModel, TimeStampedModel):
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="deal_amount_not_negative"),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="deal_unique_external_id",
+                violation_error_message=_("Another deal already has this external id."),
+            ),
         ]
 
     def __str__(self):

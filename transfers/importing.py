@@ -64,6 +64,7 @@ FIELDS = {
         "notes": _("Notes"),
     },
     ImportKind.DEALS: {
+        "external_id": _("External id"),
         "title": _("Title"),
         "amount": _("Amount"),
         "currency": _("Currency"),
@@ -645,7 +646,9 @@ class Importer:
         return self.companies_by_name[key]
 
     def _deal(self, values: dict) -> str:
-        from pipeline.services import deal_create
+        """Create the row's deal, or update the one a deal with its external id (from the job's source) is."""
+        from pipeline.models import Deal
+        from pipeline.services import deal_create, deal_update
 
         title = values.get("title", "")
         if not title:
@@ -671,14 +674,32 @@ class Importer:
                 fields["expected_close"] = None
             if fields["expected_close"] is None:
                 raise ValidationError({"expected_close": gettext("Enter the date as YYYY-MM-DD.")})
-        deal = deal_create(
-            by=self.user,
-            title=title,
-            amount=amount,
-            currency=values.get("currency", "").upper(),
-            team=self.job.team,
-            **fields,
-        )
+        currency = values.get("currency", "").upper()
+        external_id = values.get("external_id", "")
+        stored = None
+        if external_id:
+            stored = Deal.objects.filter(external_source=self.job.source, external_id=external_id).first()
+            if stored is not None and not Deal.objects.editable_by(self.user).filter(pk=stored.pk).exists():
+                # Said as of any taken id: nothing is learnt about a deal one may not see.
+                raise ValidationError({"external_id": gettext("Another deal already has this external id.")})
+        if stored is not None:
+            changes = {"title": title, "amount": amount, **fields}
+            if currency:
+                changes["currency"] = currency
+            changes = {name: value for name, value in changes.items() if getattr(stored, name) != value}
+            if not changes:
+                return "skip"
+            before = {
+                name: getattr(stored, name + "_id" if name in ("company", "contact") else name) for name in changes
+            }
+            deal = deal_update(deal=stored, by=self.user, **changes)
+            self.outcome.snapshots.append(
+                {"model": "pipeline.deal", "pk": deal.pk, "version": deal.version, "fields": _jsonable(before)}
+            )
+            return "update"
+        if external_id:
+            fields.update(external_source=self.job.source, external_id=external_id)
+        deal = deal_create(by=self.user, title=title, amount=amount, currency=currency, team=self.job.team, **fields)
         self.outcome.created_ids.append(["pipeline.deal", deal.pk])
         return "create"
 
@@ -696,7 +717,7 @@ class Importer:
             created_before, known_companies = len(self.outcome.created_ids), dict(self.companies_by_name)
             try:
                 with transaction.atomic():
-                    self._deal(values)
+                    action = self._deal(values)
             except ValidationError as error:
                 # The row's savepoint is gone, and with it any company the row created.
                 del self.outcome.created_ids[created_before:]
@@ -704,8 +725,9 @@ class Importer:
                 self._error(row_number, error)
                 self.outcome.actions.append("error")
                 continue
-            self.outcome.actions.append("create")
-            self.outcome.created += 1
+            self.outcome.actions.append(action)
+            counter = {"create": "created", "update": "updated", "skip": "skipped"}[action]
+            setattr(self.outcome, counter, getattr(self.outcome, counter) + 1)
 
     # -- the file -------------------------------------------------------
     def _error(self, row_number: int, error: ValidationError) -> None:
@@ -731,6 +753,33 @@ class Importer:
         except _DryRun:
             pass
         return self.outcome
+
+
+def _jsonable(fields: dict) -> dict:
+    """A deal's fields before an update, as the job's JSON keeps them (amounts as text, dates ISO)."""
+    return {
+        name: str(value) if isinstance(value, Decimal) else value.isoformat() if hasattr(value, "isoformat") else value
+        for name, value in fields.items()
+    }
+
+
+def _from_json(fields: dict) -> dict:
+    """The fields _jsonable kept, as deal_update takes them back."""
+    from django.utils.dateparse import parse_date
+
+    from pipeline.models import Deal
+
+    back = {}
+    for name, value in fields.items():
+        if name in ("company", "contact"):
+            back[name] = Deal._meta.get_field(name).related_model.objects.filter(pk=value).first() if value else None
+        elif name == "amount":
+            back[name] = Decimal(value)
+        elif name == "expected_close":
+            back[name] = parse_date(value) if value else None
+        else:
+            back[name] = value
+    return back
 
 
 def progress_key(job_id: int) -> str:
@@ -1001,7 +1050,12 @@ def import_undo(*, job: ImportJob, by) -> ImportJob:
                 raise ValidationError(edited_since)
     # Deals first, then contacts, then companies: deals protect their company.
     from pipeline.models import Deal
-    from pipeline.services import deal_delete
+    from pipeline.services import deal_delete, deal_update
+
+    # Deals it updated (matched by external id) get their fields back, one by one as written.
+    deal_keys = [key for key in first_fields if key[0] == "pipeline.deal" and key not in created]
+    for deal in Deal.objects.filter(pk__in=[pk for _label, pk in deal_keys]):
+        deal_update(deal=deal, by=by, **_from_json(first_fields[("pipeline.deal", deal.pk)]))
 
     for deal in Deal.objects.filter(pk__in=[pk for label, pk in created if label == "pipeline.deal"]):
         deal_delete(deal=deal, by=by)

@@ -78,6 +78,8 @@ class DealSerializer(SafqaModelSerializer):
             "loss_note",
             "competitor",
             "source",
+            "external_source",
+            "external_id",
             "version",
             "created_at",
             "updated_at",
@@ -109,6 +111,12 @@ class DealSerializer(SafqaModelSerializer):
 
     def update(self, instance, validated_data):
         return services.deal_update(deal=instance, by=caller(self), **validated_data)
+
+
+class BulkDealsSerializer(StrictSerializerMixin, serializers.Serializer):
+    """The envelope of a deals bulk upsert; each item is checked on its own by DealSerializer."""
+
+    items = serializers.ListField(child=serializers.DictField(), allow_empty=False, max_length=1000)
 
 
 class DealMoveSerializer(StrictSerializerMixin, serializers.Serializer):

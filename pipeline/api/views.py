@@ -9,10 +9,13 @@ from rest_framework.response import Response
 from core.api.idempotency import idempotent
 from core.api.viewsets import SafqaModelViewSet
 from core.querysets import is_admin
+from crm.api.serializers import BulkResultSerializer
 from crm.api.views import Conflict
 from pipeline import services
+from pipeline.api.bulk import deals_bulk_upsert
 from pipeline.api.filtersets import DealApiFilterSet
 from pipeline.api.serializers import (
+    BulkDealsSerializer,
     DealLostSerializer,
     DealMoveSerializer,
     DealSerializer,
@@ -23,7 +26,10 @@ from pipeline.models import Deal, Pipeline, Stage
 
 
 class DealViewSet(SafqaModelViewSet):
-    """Deals. Change a deal's stage with `move`, `won` or `lost` (If-Match or `version` guard the move)."""
+    """Deals. Change a deal's stage with `move`, `won` or `lost` (If-Match or `version` guard the move).
+
+    `bulk/` creates or updates up to 1,000 deals by external id, with one result per item.
+    """
 
     queryset = Deal.objects.select_related("stage")
     serializer_class = DealSerializer
@@ -46,6 +52,15 @@ class DealViewSet(SafqaModelViewSet):
 
     def _answer(self, deal):
         return Response(DealSerializer(deal, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=BulkDealsSerializer, responses={200: BulkResultSerializer})
+    @action(detail=False, methods=["post"], url_path="bulk")
+    @idempotent
+    def bulk(self, request):
+        envelope = BulkDealsSerializer(data=request.data)
+        envelope.is_valid(raise_exception=True)
+        results = deals_bulk_upsert(items=envelope.validated_data["items"], request=request)
+        return Response({"results": results})
 
     @extend_schema(request=DealMoveSerializer, responses={200: DealSerializer})
     @action(detail=True, methods=["post"])

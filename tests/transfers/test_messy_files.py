@@ -208,3 +208,30 @@ def test_the_job_page_says_how_the_import_ended_in_both_languages(client, world,
         assert ('<progress id="import-bar"' in page) == (status == ImportStatus.DONE)
         if status == ImportStatus.DONE:
             assert '<label for="import-bar"' in page
+
+
+# Deals by external id --------------------------------------------------------------------------
+
+
+def test_deals_imported_twice_by_external_id_are_updated_not_duplicated(world):
+    from pipeline.models import Deal
+
+    def run(rows):
+        job = importing.import_create(by=world.rep_a1, kind="deals", file_name="d.csv", data=csv_bytes(rows))
+        assert job.mapping["0"] == "external_id"
+        job.status = ImportStatus.QUEUED
+        job.save()
+        return importing.import_run(job_id=job.pk)
+
+    header = ["المعرف", "الصفقة", "القيمة", "العملة"]
+    first = run([header, ["D-1", "توريد مكيفات", "15000", "SAR"], ["D-2", "صيانة سنوية", "4000", "SAR"]])
+    assert first.status == ImportStatus.DONE and first.summary["created"] == 2
+    second = run([header, ["D-1", "توريد مكيفات", "18000", "SAR"], ["D-2", "صيانة سنوية", "4000", "SAR"]])
+    assert (second.summary["created"], second.summary["updated"], second.summary["skipped"]) == (0, 1, 1)
+    assert Deal.objects.filter(external_source="import").count() == 2
+    deal = Deal.objects.get(external_id="D-1")
+    assert str(deal.amount) == "18000.00"
+    # Undoing the second import puts the amount back and deletes nothing.
+    importing.import_undo(job=second, by=world.rep_a1)
+    deal.refresh_from_db()
+    assert str(deal.amount) == "15000.00" and Deal.objects.filter(external_source="import").count() == 2
