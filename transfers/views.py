@@ -18,7 +18,7 @@ from crm.models import Activity, Company, Contact
 from pipeline.filtersets import DealFilterSet
 from pipeline.models import Deal
 from transfers import exporting, importing, merging
-from transfers.duplicates import duplicate_pairs, similar_contacts
+from transfers.duplicates import company_duplicate_pairs, duplicate_pairs, similar_contacts
 from transfers.filtersets import ActivityFilterSet
 from transfers.forms import ConfirmForm, DuplicateCheckForm, MappingForm, UploadForm
 from transfers.models import ImportJob, ImportStatus, Merge
@@ -218,8 +218,10 @@ def export(request, kind: str, fmt: str):
 @login_required
 def duplicates(request):
     pairs = duplicate_pairs(user=request.user)
+    company_pairs = company_duplicate_pairs(user=request.user)
     recent = Merge.objects.editable_by(request.user).filter(undone_at__isnull=True)[:10]
-    return render(request, "transfers/duplicates.html", {"pairs": pairs, "recent": recent})
+    context = {"pairs": pairs, "company_pairs": company_pairs, "recent": recent}
+    return render(request, "transfers/duplicates.html", context)
 
 
 @login_required
@@ -280,13 +282,22 @@ def merge(request, kind: str):
         else:
             error = gettext("Choose the record that stays.")
     rows = []
+    # Most recently changed first: its non-empty value is the one preselected.
+    recent_first = sorted(records, key=lambda r: (r.updated_at, r.pk), reverse=True)
     for name in fields:
+        values = {r.pk: getattr(r, name) for r in records}
+        if len({value or None for value in values.values()}) == 1:
+            continue  # the same everywhere: nothing to choose (the survivor keeps it)
+        chosen = next((r.pk for r in recent_first if values[r.pk]), recent_first[0].pk)
         label = model._meta.get_field(name.removesuffix("_id")).verbose_name
         rows.append(
             {
                 "name": name,
                 "label": label,
-                "options": [{"pk": r.pk, "value": getattr(r, name.removesuffix("_id")) or ""} for r in records],
+                "options": [
+                    {"pk": r.pk, "value": getattr(r, name.removesuffix("_id")) or "", "chosen": r.pk == chosen}
+                    for r in records
+                ],
             }
         )
     recent = Merge.objects.visible_to(request.user).filter(kind=kind, undone_at__isnull=True)[:5]

@@ -235,3 +235,60 @@ def test_deals_imported_twice_by_external_id_are_updated_not_duplicated(world):
     importing.import_undo(job=second, by=world.rep_a1)
     deal.refresh_from_db()
     assert str(deal.amount) == "15000.00" and Deal.objects.filter(external_source="import").count() == 2
+
+
+# Duplicates that can be judged ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rule", "first", "second"),
+    [
+        ("company_name", {"name": "شركة الأفق"}, {"name": "شركه الافق"}),
+        (
+            "domain",
+            {"name": "Ufuq", "website": "https://www.ufuq.sa/ar"},
+            {"name": "Al Ufuq", "website": "http://ufuq.sa"},
+        ),
+        ("phone", {"name": "Nakheel", "phone_raw": "0112345678"}, {"name": "Palm Co", "phone_raw": "+966 11 234 5678"}),
+    ],
+)
+def test_company_duplicates_are_found_by_each_rule(client, world, rule, first, second):
+    from tests import factories as f
+    from transfers.duplicates import company_duplicate_pairs
+
+    a = crm_services.company_create(by=world.rep_a1, team=world.team_a, **first)
+    b = crm_services.company_create(by=world.rep_a1, team=world.team_a, **second)
+    f.CompanyFactory(owner=world.rep_b, team=world.team_b, **first)  # another team's: not shown to rep_a1
+    pairs = [p for p in company_duplicate_pairs(user=world.rep_a1) if p["reason"] == rule]
+    assert [{r.pk for r in p["records"]} for p in pairs] == [{a.pk, b.pk}]
+    client.force_login(world.rep_a1)
+    page = client.get(reverse("transfers:duplicates")).content.decode()
+    assert f"ids={a.pk}&amp;ids={b.pk}" in page and reverse("transfers:merge", args=["company"]) in page
+
+
+def test_same_name_and_no_company_is_a_duplicate_and_the_group_shows_what_decides(client, world):
+    one = crm_services.contact_create(by=world.rep_a1, first_name="نورة", last_name="السبيعي", email="n1@nukhba.test")
+    two = crm_services.contact_create(by=world.rep_a1, first_name="نوره", last_name="السبيعي", phone_raw="0501239876")
+    from transfers.duplicates import duplicate_pairs
+
+    pairs = [p for p in duplicate_pairs(user=world.rep_a1) if p["reason"] == "name_no_company"]
+    assert [{r.pk for r in p["records"]} for p in pairs] == [{one.pk, two.pk}]
+    client.force_login(world.rep_a1)
+    page = client.get(reverse("transfers:duplicates")).content.decode()
+    assert "n1@nukhba.test" in page and "+966 50 123 9876" in page and str(world.rep_a1) in page
+
+
+def test_the_merge_page_shows_only_what_differs_and_preselects_the_latest_non_empty_value(client, world):
+    older = crm_services.contact_create(
+        by=world.rep_a1, first_name="سارة", last_name="القحطاني", email="old@nukhba.test", job_title="مديرة"
+    )
+    newer = crm_services.contact_create(
+        by=world.rep_a1, first_name="سارة", last_name="القحطاني", email="new@nukhba.test"
+    )
+    client.force_login(world.rep_a1)
+    page = client.get(reverse("transfers:merge", args=["contact"]), {"ids": [older.pk, newer.pk]}).content.decode()
+    # Identical names are not asked about; the email differs and the newer one is chosen; the
+    # job title only the older has is kept rather than the newer's empty one.
+    assert 'name="field_first_name"' not in page and 'name="field_last_name"' not in page
+    assert f'name="field_email" value="{newer.pk}" checked' in page
+    assert f'name="field_job_title" value="{older.pk}" checked' in page
