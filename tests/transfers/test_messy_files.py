@@ -292,3 +292,23 @@ def test_the_merge_page_shows_only_what_differs_and_preselects_the_latest_non_em
     assert 'name="field_first_name"' not in page and 'name="field_last_name"' not in page
     assert f'name="field_email" value="{newer.pk}" checked' in page
     assert f'name="field_job_title" value="{older.pk}" checked' in page
+
+
+def test_the_api_and_the_contacts_bulk_keep_an_unverifiable_phone_too(client, world):
+    client.force_login(world.rep_a1)
+    contact = world.a1.contact
+    response = client.patch(
+        f"/api/v1/contacts/{contact.pk}/", {"phone_raw": UNVERIFIABLE}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["phone_verified"] is False
+    contact.refresh_from_db()
+    assert (contact.phone, contact.phone_verified) == ("+966521527244", False)
+    # phone_verified is the server's to say: a client sending it changes nothing.
+    client.patch(f"/api/v1/contacts/{contact.pk}/", {"phone_verified": True}, content_type="application/json")
+    contact.refresh_from_db()
+    assert contact.phone_verified is False
+    items = [{"external_source": "erp", "external_id": "U-1", "first_name": "هاتف", "phone_raw": UNVERIFIABLE}]
+    result = client.post("/api/v1/contacts/bulk/", {"items": items}, content_type="application/json").json()
+    assert result["results"][0]["status"] == "created"
+    assert Contact.objects.get(external_id="U-1").phone_verified is False
