@@ -77,7 +77,9 @@ class DashboardForm(forms.Form):
 class QuotaForm(SubmitOnceMixin, forms.Form):
     """Set a rep's target for a month or a quarter (the one containing the chosen day)."""
 
-    rep = forms.ModelChoiceField(label=capfirst(_("sales rep")), queryset=User.objects.none(), empty_label=_("— choose —"))
+    rep = forms.ModelChoiceField(
+        label=capfirst(_("sales rep")), queryset=User.objects.none(), empty_label=_("— choose —")
+    )
     period_kind = forms.ChoiceField(label=_("Period"), choices=QuotaPeriod.choices, initial=QuotaPeriod.MONTH)
     start = forms.DateField(
         label=_("Any day of the period"),

@@ -188,7 +188,9 @@ def http_request(port: int, method: str, path: str, *, headers=None, body=None, 
 # ---- measuring ---------------------------------------------------------------------------------------
 
 
-def run_load(ctx: BenchContext, requests: list[dict], *, think: float | None = None, duration: float | None = None) -> dict:
+def run_load(
+    ctx: BenchContext, requests: list[dict], *, think: float | None = None, duration: float | None = None
+) -> dict:
     """Drive `requests` with the load generator in its own process; the measured window's samples."""
     duration = duration or ctx.duration
     with tempfile.TemporaryDirectory(dir=ctx.tmpdir) as tmp:
@@ -471,7 +473,12 @@ def op_api_bulk_upsert(ctx, fx, sessions) -> list[dict]:
         for number, batch in enumerate(mine):
             t0 = now()
             status, response_headers, answer = http_request(
-                ctx.port, "POST", "/api/v1/contacts/bulk/", headers=headers, body=json.dumps({"items": batch}), conn=conn
+                ctx.port,
+                "POST",
+                "/api/v1/contacts/bulk/",
+                headers=headers,
+                body=json.dumps({"items": batch}),
+                conn=conn,
             )
             with lock:
                 latencies.append((now() - t0) * 1000)

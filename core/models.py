@@ -158,7 +158,9 @@ class FormToken(models.Model):
     token spent and is sent to the record already created. Rows older than a day are purged lazily.
     """
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
     token = models.CharField(_("token"), max_length=64)
     result_url = models.CharField(_("result address"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)

@@ -29,7 +29,9 @@ class Ownership:
 
     def teams_of(self, user) -> list:
         if user.pk not in self._teams:
-            memberships = membership_model().objects.filter(user_id=user.pk).select_related("team").order_by("created_at", "pk")
+            memberships = (
+                membership_model().objects.filter(user_id=user.pk).select_related("team").order_by("created_at", "pk")
+            )
             self._teams[user.pk] = [(m.team, m.is_manager) for m in memberships]
         return self._teams[user.pk]
 
@@ -41,7 +43,9 @@ class Ownership:
     def _managed_user_ids(self) -> set[int]:
         if self._managed_users is None:
             self._managed_users = set(
-                membership_model().objects.filter(team_id__in=self._managed_team_ids()).values_list("user_id", flat=True)
+                membership_model()
+                .objects.filter(team_id__in=self._managed_team_ids())
+                .values_list("user_id", flat=True)
             )
         return self._managed_users
 

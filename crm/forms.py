@@ -259,7 +259,9 @@ class FollowUpFinishForm(forms.Form):
     outcome = forms.ChoiceField(label=_("What came of it?"), widget=forms.RadioSelect)
     kind = forms.ChoiceField(label=_("How"), widget=forms.RadioSelect, initial="call")
     note = forms.CharField(label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
-    next_step = forms.ChoiceField(label=_("Next step"), choices=NEXT_STEPS, widget=forms.RadioSelect, initial="tomorrow")
+    next_step = forms.ChoiceField(
+        label=_("Next step"), choices=NEXT_STEPS, widget=forms.RadioSelect, initial="tomorrow"
+    )
     next_date = forms.DateField(label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, **kwargs):

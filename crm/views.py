@@ -547,6 +547,7 @@ def quick_log(request):
     messages.success(request, gettext("The activity was logged."))
     return redirect(_subject_url(subject))
 
+
 def _next_due(form, by):
     """The due time the panel's next-step choice stands for (None: no next step)."""
     from datetime import datetime, time

@@ -106,7 +106,9 @@ class DealForm(SubmitOnceMixin, forms.Form):
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    source = forms.ChoiceField(label=capfirst(_("source")), choices=[("", _("Not stated")), *DealSource.choices], required=False)
+    source = forms.ChoiceField(
+        label=capfirst(_("source")), choices=[("", _("Not stated")), *DealSource.choices], required=False
+    )
     owner = forms.ModelChoiceField(
         label=capfirst(_("owner")),
         queryset=User.objects.none(),

@@ -165,13 +165,17 @@ class DealCreateView(LoginRequiredMixin, View):
         form = DealForm(request.POST, user=request.user)
         if form.is_valid():
             try:
-                deal = submit_once(request, form, lambda: services.deal_create(by=request.user, **form.service_kwargs()))
+                deal = submit_once(
+                    request, form, lambda: services.deal_create(by=request.user, **form.service_kwargs())
+                )
             except FormAlreadySent as sent:
                 return already_sent(request, sent, fallback=reverse("pipeline:deal_list"))
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, _("The deal “%(title)s” was added.") % {"title": formatting.isolate(deal.title)})
+                messages.success(
+                    request, _("The deal “%(title)s” was added.") % {"title": formatting.isolate(deal.title)}
+                )
                 return redirect(deal)
         return render(request, self.template_name, {"form": form}, status=_form_error_status(request))
 
@@ -277,7 +281,9 @@ class DealLostView(DealActionMixin, View):
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(request, _("The deal “%(title)s” is lost.") % {"title": formatting.isolate(deal.title)})
+                messages.success(
+                    request, _("The deal “%(title)s” is lost.") % {"title": formatting.isolate(deal.title)}
+                )
                 return redirect(_next_url(request, deal.get_absolute_url()))
         return self._render(request, deal, form, status=status)
 
@@ -328,7 +334,10 @@ class DealMoveView(DealActionMixin, View):
             return _refused(request, deal, str(error.message), 409)
         except ValidationError as error:
             return _refused(request, deal, " ".join(error.messages), _form_error_status(request))
-        message = _("“%(title)s” moved to %(stage)s.") % {"title": formatting.isolate(deal.title), "stage": formatting.isolate(str(stage))}
+        message = _("“%(title)s” moved to %(stage)s.") % {
+            "title": formatting.isolate(deal.title),
+            "stage": formatting.isolate(str(stage)),
+        }
         if not request.htmx:
             messages.success(request, message)
             return redirect(back)
@@ -454,7 +463,10 @@ class DealQuickAddView(LoginRequiredMixin, View):
         return render(request, "pipeline/deal_quick_add.html", context, status=400)
 
     def _created(self, request, stage, deal):
-        message = _("The deal “%(title)s” was added to %(stage)s.") % {"title": formatting.isolate(deal.title), "stage": formatting.isolate(str(stage))}
+        message = _("The deal “%(title)s” was added to %(stage)s.") % {
+            "title": formatting.isolate(deal.title),
+            "stage": formatting.isolate(str(stage)),
+        }
         back = _next_url(request, reverse("pipeline:board_pipeline", args=[stage.pipeline_id]))
         if not request.htmx:
             messages.success(request, message)

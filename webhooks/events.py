@@ -87,7 +87,9 @@ def emit_many(event: str, instances) -> list[int]:
     def visible_ids(user, ids):
         return model.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True)
 
-    return _deliver(event, subscriptions, instances, visible_ids, lambda instance: (instance.pk, dict(serialize_record(instance))))
+    return _deliver(
+        event, subscriptions, instances, visible_ids, lambda instance: (instance.pk, dict(serialize_record(instance)))
+    )
 
 
 def emit_deleted(event: str, tombstone) -> list[int]:

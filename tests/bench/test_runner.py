@@ -116,7 +116,9 @@ def test_table_shows_each_operation_with_units_and_verdict():
     ]
     table = format_table(rows).splitlines()
     assert table[0].startswith("| operation | unit | p50 | p95 | p99 | throughput |")
-    assert table[2] == "| board | ms | 90.0 | 150.0 | 180.0 | 42.5 req/s | 61.0 | 8 | 0 | 10.0 | 15.0× | ≤ 200 ms | yes |"
+    assert (
+        table[2] == "| board | ms | 90.0 | 150.0 | 180.0 | 42.5 req/s | 61.0 | 8 | 0 | 10.0 | 15.0× | ≤ 200 ms | yes |"
+    )
     assert "12,345 contacts/s" in table[3] and table[3].endswith("| NO |")
     assert len(table) == 4
 

@@ -53,24 +53,39 @@ def busy_world(world):
     now = timezone.now()
     s = world.pipeline.s
     f.DealFactory(
-        owner=world.rep_a1, team=world.team_a, stage=s.proposal, amount=Decimal("335750.50"), currency="USD",
-        expected_close=timezone.localdate() + dt.timedelta(days=3), title="Acme Inc. renewal",
+        owner=world.rep_a1,
+        team=world.team_a,
+        stage=s.proposal,
+        amount=Decimal("335750.50"),
+        currency="USD",
+        expected_close=timezone.localdate() + dt.timedelta(days=3),
+        title="Acme Inc. renewal",
     )
     for index in range(3):
         won = f.DealFactory(
-            owner=world.rep_a1, team=world.team_a, stage=s.won, amount=Decimal("1000.25") * (index + 1),
+            owner=world.rep_a1,
+            team=world.team_a,
+            stage=s.won,
+            amount=Decimal("1000.25") * (index + 1),
             closed_at=now - dt.timedelta(days=index),
         )
         type(won).objects.filter(pk=won.pk).update(created_at=now - dt.timedelta(days=10 + index, hours=5))
     f.DealFactory(owner=world.rep_a1, team=world.team_a, stage=s.lost, closed_at=now)
     today = timezone.localdate()
     Quota.objects.create(
-        rep=world.rep_a1, period_kind=QuotaPeriod.MONTH,
-        period_start=today.replace(day=1), period_end=(today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        - dt.timedelta(days=1), target_won_value=Decimal("250000"), currency="SAR", target_won_deals=12,
-        target_activities=40, set_by=world.manager_a,
+        rep=world.rep_a1,
+        period_kind=QuotaPeriod.MONTH,
+        period_start=today.replace(day=1),
+        period_end=(today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1),
+        target_won_value=Decimal("250000"),
+        currency="SAR",
+        target_won_deals=12,
+        target_activities=40,
+        set_by=world.manager_a,
     )
-    f.FollowUpFactory(assignee=world.rep_a1, team=world.team_a, contact=world.a1.contact, due_at=now - dt.timedelta(hours=2))
+    f.FollowUpFactory(
+        assignee=world.rep_a1, team=world.team_a, contact=world.a1.contact, due_at=now - dt.timedelta(hours=2)
+    )
     return world
 
 
@@ -150,8 +165,14 @@ def test_profile_saves_the_digit_and_calendar_choices(client, world):
     response = client.post(
         reverse("accounts:profile"),
         {
-            "first_name": rep.first_name, "last_name": rep.last_name, "email": rep.email, "language": "ar",
-            "digits": "arab", "show_hijri": "on", "time_zone": "Asia/Riyadh", "reminder_offset_minutes": "١٥",
+            "first_name": rep.first_name,
+            "last_name": rep.last_name,
+            "email": rep.email,
+            "language": "ar",
+            "digits": "arab",
+            "show_hijri": "on",
+            "time_zone": "Asia/Riyadh",
+            "reminder_offset_minutes": "١٥",
         },
     )
     assert response.status_code in (200, 302)
@@ -165,8 +186,13 @@ def test_targets_accept_the_same_number_formats_as_the_deal_form(client, world, 
     response = client.post(
         reverse("analytics:quotas"),
         {
-            "rep": world.rep_a1.pk, "period_kind": "month", "start": timezone.localdate().isoformat(),
-            "target_won_value": typed, "currency": "SAR", "target_won_deals": "١٢", "target_activities": "40",
+            "rep": world.rep_a1.pk,
+            "period_kind": "month",
+            "start": timezone.localdate().isoformat(),
+            "target_won_value": typed,
+            "currency": "SAR",
+            "target_won_deals": "١٢",
+            "target_activities": "40",
         },
     )
     assert response.status_code in (200, 302), response.content.decode()[:2000]
@@ -182,8 +208,10 @@ def test_a_follow_up_due_day_can_be_picked_in_the_hijri_calendar(client, world):
     response = client.post(
         reverse("crm:follow_up_create"),
         {
-            "follow_up-subject": "Hijri follow-up", "follow_up-due_at": "2026-11-01T10:30",
-            "follow_up-due_hijri": "٢٥/٠٦/١٤٤٨", "follow_up-assignee": rep.pk,
+            "follow_up-subject": "Hijri follow-up",
+            "follow_up-due_at": "2026-11-01T10:30",
+            "follow_up-due_hijri": "٢٥/٠٦/١٤٤٨",
+            "follow_up-assignee": rep.pk,
         },
     )
     assert response.status_code == 302
@@ -202,8 +230,12 @@ def test_a_bad_hijri_date_is_refused_in_the_members_language(client, world):
     client.force_login(rep)
     response = client.post(
         reverse("crm:follow_up_create"),
-        {"follow_up-subject": "x", "follow_up-due_at": "2026-11-01T10:30", "follow_up-due_hijri": "1448-13-40",
-         "follow_up-assignee": rep.pk},
+        {
+            "follow_up-subject": "x",
+            "follow_up-due_at": "2026-11-01T10:30",
+            "follow_up-due_hijri": "1448-13-40",
+            "follow_up-assignee": rep.pk,
+        },
     )
     assert response.status_code == 400
     assert "أدخل التاريخ الهجري" in response.content.decode()
@@ -227,8 +259,18 @@ def test_emails_write_dates_and_amounts_one_way(busy_world, settings):
         from notifications.models import DailyDigest
 
         DailyDigest.objects.all().delete()
-        User.objects.filter(pk__in=[u.pk for u in (busy_world.rep_a2, busy_world.rep_b, busy_world.manager_a,
-                                                    busy_world.manager_b, busy_world.admin)]).update(email="")
+        User.objects.filter(
+            pk__in=[
+                u.pk
+                for u in (
+                    busy_world.rep_a2,
+                    busy_world.rep_b,
+                    busy_world.manager_a,
+                    busy_world.manager_b,
+                    busy_world.admin,
+                )
+            ]
+        ).update(email="")
         services.digests_send(now=local_eight)
         assert mail.outbox, language
         for message in mail.outbox:

@@ -157,7 +157,11 @@ def test_follow_up_without_subject_or_due_is_refused(client, world):
     client.force_login(world.rep_a1)
     before = FollowUp.objects.count()
     response = schedule(
-        client, "contact", world.a1.contact.pk, assignee=world.rep_a1.pk, **{"follow_up-subject": "", "follow_up-due_at": ""}
+        client,
+        "contact",
+        world.a1.contact.pk,
+        assignee=world.rep_a1.pk,
+        **{"follow_up-subject": "", "follow_up-due_at": ""},
     )
     assert response.status_code == 422
     html = response.content.decode()

@@ -81,16 +81,33 @@ def mixed(world):
     acme = f.CompanyFactory(name="Acme Inc.", owner=rep, team=world.team_a)
     ufuq = f.CompanyFactory(name="شركة الأفق", owner=rep, team=world.team_a)
     contact = f.ContactFactory(
-        first_name="مُنى", last_name="الحربي", owner=rep, team=world.team_a, company=acme,
-        phone_raw="050 123 4567", phone="+966501234567",
+        first_name="مُنى",
+        last_name="الحربي",
+        owner=rep,
+        team=world.team_a,
+        company=acme,
+        phone_raw="050 123 4567",
+        phone="+966501234567",
     )
     deal = f.DealFactory(
-        title="Acme Inc.", owner=rep, team=world.team_a, company=acme, contact=contact, stage=world.pipeline.s.lead,
-        amount=Decimal("1250.50"), currency="USD", expected_close=timezone.localdate() + timedelta(days=2),
+        title="Acme Inc.",
+        owner=rep,
+        team=world.team_a,
+        company=acme,
+        contact=contact,
+        stage=world.pipeline.s.lead,
+        amount=Decimal("1250.50"),
+        currency="USD",
+        expected_close=timezone.localdate() + timedelta(days=2),
     )
     f.DealFactory(title="ترخيص الأفق", owner=rep, team=world.team_a, company=ufuq, stage=world.pipeline.s.lead)
     f.FollowUpFactory(
-        assignee=rep, team=world.team_a, contact=contact, company=acme, deal=deal, subject="Call Acme Inc.",
+        assignee=rep,
+        team=world.team_a,
+        contact=contact,
+        company=acme,
+        deal=deal,
+        subject="Call Acme Inc.",
         due_at=timezone.now() - timedelta(hours=1),
     )
     return world, contact, deal

@@ -274,5 +274,8 @@ def test_quick_add_finds_a_company_beyond_the_recent_ones(viewport_page, live_se
     box.press("ArrowDown")
     box.press("Enter")
     form.locator("button[type=submit]").click()
-    wait_until(page, f"!!document.querySelector('#stage-{stage.pk}-cards') && document.body.innerText.includes('صفقة من البحث')")
+    wait_until(
+        page,
+        f"!!document.querySelector('#stage-{stage.pk}-cards') && document.body.innerText.includes('صفقة من البحث')",
+    )
     assert Deal.objects.get(title="صفقة من البحث").company == old

@@ -74,7 +74,9 @@ def test_digest_goes_out_at_eight_in_each_members_time_zone(morning):
     assert for_english.subject == "Your day in Safqa, Jan 15, 2031"
     body = for_english.body
     assert "Overdue" not in body
-    assert "Due today (1)" in body and "Demo for Gulf Foods" in body and "Jan 15, 2031, 3:00\u202fPM" in body  # 20:00 UTC in New York
+    assert (
+        "Due today (1)" in body and "Demo for Gulf Foods" in body and "Jan 15, 2031, 3:00\u202fPM" in body
+    )  # 20:00 UTC in New York
     assert "Deals closing this week (1)" in body and "Fleet renewal" in body
     assert "Next month's deal" not in body
     assert "America/New_York" in body
