@@ -8,7 +8,6 @@ import re
 import sys
 from pathlib import Path
 
-
 # Arabic has six plural forms (zero, one, two, 3–10, 11–99, 100 and up); every count needs all of them.
 PLURAL_FORMS = 6
 
