@@ -71,3 +71,12 @@ def test_too_many_items_is_a_400_and_writes_nothing(world, bearer):
     response = bearer(world.rep_a1).post(URL, {"items": [_item(f"M-{n}") for n in range(1001)]}, format="json")
     assert response.status_code == 400 and "error" in response.json()
     assert not Deal.objects.filter(external_source="erp").exists()
+
+
+def test_a_taken_external_id_on_the_plain_create_is_a_400_in_the_error_shape(world, bearer):
+    api = bearer(world.rep_a1, HTTP_ACCEPT_LANGUAGE="en")
+    assert api.post("/api/v1/deals/", _item("P-1"), format="json").status_code == 201
+    response = api.post("/api/v1/deals/", _item("P-1"), format="json")
+    assert response.status_code == 400
+    assert "Another deal already has this external id." in str(response.json()["error"])
+    assert Deal.objects.filter(external_id="P-1").count() == 1
