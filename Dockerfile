@@ -5,7 +5,7 @@ FROM node:20-slim AS frontend
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts/vendor.mjs scripts/vendor.mjs
-RUN npm ci --no-audit --no-fund && npm run vendor
+RUN npm ci --omit=dev --no-audit --no-fund && npm run vendor
 
 FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
