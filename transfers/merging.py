@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from core import sync
+from core import formatting, sync
 from crm import services as crm_services
 from crm.models import Activity, ActivityKind, Company, Contact, FollowUp
 from pipeline.models import Deal
@@ -105,7 +105,7 @@ def merge_records(*, by, kind: str, survivor_id: int, other_ids: list[int], choi
     # Last in the transaction: the moved rows are already locked by their UPDATE above.
     _stamp_moved(moved)
 
-    names = "، ".join(str(other) for other in others)
+    names = "، ".join(formatting.isolate(str(other)) for other in others)
     note = Activity(
         kind=ActivityKind.NOTE,
         occurred_at=timezone.now(),
