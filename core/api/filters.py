@@ -28,6 +28,29 @@ class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+class StrictBooleanField(forms.NullBooleanField):
+    """A yes/no query parameter that refuses anything but true/false (1/0); blank is no filter.
+
+    Django's NullBooleanField reads any unknown text as "no filter", so `?has_open_deal=yes please`
+    answered every record instead of saying the value is wrong.
+    """
+
+    widget = forms.TextInput
+    default_error_messages = {"invalid": _("Enter true or false.")}
+    _VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, "") or isinstance(value, bool):
+            return None if value == "" else value
+        try:
+            return self._VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+    def validate(self, value):
+        pass
+
+
 class UpdatedAfterFilterSet(django_filters.FilterSet):
     """`updated_after`: what a syncing client asks for, on every API list of changing records."""
 
@@ -43,4 +66,7 @@ def api_filters(filterset_class):
     """
     filterset_class.base_filters.pop("o", None)
     filterset_class.base_filters.pop("q", None)
+    for declared in filterset_class.base_filters.values():
+        if isinstance(declared, django_filters.BooleanFilter):
+            declared.field_class = StrictBooleanField
     return filterset_class

@@ -408,3 +408,25 @@ def test_every_json_write_refuses_deep_nesting(world, bearer, client):
                 assert _error(response)["code"] == "parse_error", (method, path)
                 checked += 1
     assert checked >= 8
+
+
+# Yes/no filters --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["/api/v1/companies/", "/api/v1/contacts/"])
+@pytest.mark.parametrize("value", ["maybe", "yes please", "\U0009ab20q", "2"])
+def test_a_yes_no_filter_refuses_anything_but_true_or_false(world, bearer, url, value):
+    error = _error(bearer(world.rep_a1, HTTP_ACCEPT_LANGUAGE="ar").get(url, {"has_open_deal": value}))
+    assert error["fields"]["has_open_deal"] == ["أدخل true أو false."]
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", 1), ("1", 1), ("false", 0), ("0", 0), ("", 1)])
+def test_a_yes_no_filter_reads_true_false_and_blank(world, bearer, value, expected):
+    f.DealFactory(owner=world.rep_a1, team=world.team_a, company=world.a1.company, stage=world.pipeline.s.lead)
+    other = f.CompanyFactory(owner=world.rep_a1, team=world.team_a)
+    names = {
+        row["name"]
+        for row in bearer(world.rep_a1).get("/api/v1/companies/", {"has_open_deal": value}).json()["results"]
+    }
+    assert (world.a1.company.name in names) == bool(expected)
+    assert (other.name in names) == (value in ("false", "0", ""))
