@@ -82,6 +82,25 @@ def _assert_no_csp_violations(violations: list[str]) -> None:
         pytest.fail("Content-Security-Policy violations:\n" + "\n".join(dict.fromkeys(violations)))
 
 
+# The two sizes every page must fit: a phone and a laptop.
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 800}
+
+
+def open_sized_page(browser, live_server, viewport):
+    """A page at `viewport` (narrow ones emulate a phone), failing its test on any CSP violation.
+
+    A generator for fixtures parametrized by viewport: `yield from open_sized_page(browser, live_server, size)`.
+    """
+    context = browser.new_context(base_url=live_server.url, viewport=viewport, is_mobile=viewport["width"] < 700)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    violations = _watch_csp(page)
+    yield page
+    context.close()
+    _assert_no_csp_violations(violations)
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})

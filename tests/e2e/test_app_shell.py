@@ -8,11 +8,8 @@ offline page the service worker shows when the network is gone.
 import pytest
 from django.urls import reverse
 
-from tests.e2e.conftest import _assert_no_csp_violations, _watch_csp, assert_accessible, screenshot, wait_until
+from tests.e2e.conftest import LAPTOP, PHONE, assert_accessible, open_sized_page, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
-
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 800}
 
 # Measured in the page: sideways scrolling, focusable controls outside the viewport (a control inside
 # an element that scrolls sideways by design, like the board, counts by that element instead), the header.
@@ -71,14 +68,7 @@ def main_pages(world, user):
 
 @pytest.fixture
 def shell_page(browser, live_server, request):
-    viewport = request.param
-    context = browser.new_context(base_url=live_server.url, viewport=viewport, is_mobile=viewport is PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = _watch_csp(page)
-    yield page
-    context.close()
-    _assert_no_csp_violations(violations)
+    yield from open_sized_page(browser, live_server, request.param)
 
 
 def _set_language(user, language):

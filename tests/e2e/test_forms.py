@@ -16,10 +16,7 @@ from accounts.models import ApiToken, Quota
 from crm.models import Activity, Company, Contact, FollowUp
 from pipeline.models import Deal
 from tests import factories as f
-from tests.e2e.conftest import _assert_no_csp_violations, _watch_csp, assert_accessible, screenshot, wait_until
-
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 800}
+from tests.e2e.conftest import LAPTOP, PHONE, assert_accessible, open_sized_page, screenshot, wait_until
 
 
 def sign_in(page, user, live_server, language="ar") -> None:
@@ -34,14 +31,7 @@ def sign_in(page, user, live_server, language="ar") -> None:
 
 @pytest.fixture
 def viewport_page(browser, live_server, request):
-    viewport = getattr(request, "param", LAPTOP)
-    context = browser.new_context(base_url=live_server.url, viewport=viewport, is_mobile=viewport is PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = _watch_csp(page)
-    yield page
-    context.close()
-    _assert_no_csp_violations(violations)
+    yield from open_sized_page(browser, live_server, getattr(request, "param", LAPTOP))
 
 
 def fits(page) -> None:

@@ -7,24 +7,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Activity, FollowUp, FollowUpStatus
-from tests.e2e.conftest import _assert_no_csp_violations, _watch_csp, assert_accessible, screenshot, wait_until
+from tests.e2e.conftest import LAPTOP, PHONE, assert_accessible, open_sized_page, screenshot, wait_until
 from tests.e2e.test_shell import sign_in
 from tests.factories import FollowUpFactory
-
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1366, "height": 800}
 
 
 @pytest.fixture
 def sized_page(browser, live_server, request):
-    viewport = request.param
-    context = browser.new_context(base_url=live_server.url, viewport=viewport, is_mobile=viewport is PHONE)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    violations = _watch_csp(page)
-    yield page
-    context.close()
-    _assert_no_csp_violations(violations)
+    yield from open_sized_page(browser, live_server, request.param)
 
 
 # Counted taps: every click the rep makes after signing in.
