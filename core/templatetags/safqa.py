@@ -7,8 +7,6 @@ Text: `{{ name|bdi }}` isolates text whose direction is unknown (user-entered or
 sentence or a cell; `{{ contact.email|ltr }}` and `{{ e164|phone }}` always read left to right.
 """
 
-import datetime as dt
-
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
@@ -23,11 +21,6 @@ register = template.Library()
 def money(amount, currency):
     """{% money deal.amount deal.currency %} → "SAR 15,000.00" / "15,000.00 ر.س."."""
     return formatting.money(amount, currency)
-
-
-@register.filter
-def as_count(value):
-    return formatting.count(value)
 
 
 class _Counted(int):
@@ -53,9 +46,9 @@ def as_percent(value, places=1):
     return formatting.percent(value, int(places))
 
 
-@register.filter
-def as_days(value):
-    return formatting.days(value)
+# One-argument values straight from the formatter: {{ n|as_count }}, {{ day|as_date }}, {{ moment|as_datetime }}…
+for _kind in ("count", "days", "date", "datetime", "time", "month", "relative", "hijri"):
+    register.filter(f"as_{_kind}", getattr(formatting, _kind))
 
 
 @register.filter
@@ -68,36 +61,6 @@ def as_duration(start, end=None):
 def isolated(value):
     """Plain text (emails, subjects): user-entered text wrapped in Unicode isolates instead of <bdi>."""
     return formatting.isolate("" if value is None else str(value))
-
-
-@register.filter
-def as_date(value):
-    return formatting.date(value)
-
-
-@register.filter
-def as_datetime(value):
-    return formatting.datetime(value)
-
-
-@register.filter
-def as_time(value):
-    return formatting.time(value)
-
-
-@register.filter
-def as_month(value):
-    return formatting.month(value)
-
-
-@register.filter
-def as_relative(value):
-    return formatting.relative(value)
-
-
-@register.filter
-def as_hijri(value):
-    return formatting.hijri(value)
 
 
 @register.simple_tag
@@ -113,8 +76,7 @@ def when_day(value):
     """A calendar day as <time datetime="2026-12-05">Dec 5, 2026</time>."""
     if value is None:
         return ""
-    iso = value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
-    return format_html('<time datetime="{}">{}</time>', iso, formatting.date(value))
+    return format_html('<time datetime="{}">{}</time>', formatting.iso_date(value), formatting.date(value))
 
 
 @register.filter(is_safe=True)
