@@ -206,7 +206,8 @@ def plural_number(value) -> int:
 
 
 @lru_cache(maxsize=512)
-def _money_parts(currency: str, language: str, digits: str):
+def _money_parts(currency: str, language: str) -> tuple[str, str, str]:
+    """The number pattern of a currency, and the text before and after the number (the one layout)."""
     places = get_currency_precision(currency)
     pattern = "#,##0." + "0" * places if places else "#,##0"
     if language == "ar":
@@ -214,10 +215,9 @@ def _money_parts(currency: str, language: str, digits: str):
         # A symbol in Latin letters ("US$") is kept whole inside the right-to-left amount.
         if any("A" <= ch <= "Z" or "a" <= ch <= "z" for ch in symbol):
             symbol = ltr(symbol)
-    else:
-        # The ISO code, not "$": several currencies of a Gulf team share a symbol.
-        symbol = currency
-    return pattern, symbol
+        return pattern, RLI, f"\u00a0{symbol}{PDI}"
+    # The ISO code, not "$": several currencies of a Gulf team share a symbol.
+    return pattern, f"{LRI}{currency}\u00a0", PDI
 
 
 def money(amount, currency: str) -> str:
@@ -225,13 +225,11 @@ def money(amount, currency: str) -> str:
     if amount is None:
         return ""
     language, digits = _language(), _digits()
-    pattern, symbol = _money_parts(currency, language, digits)
+    pattern, prefix, suffix = _money_parts(currency, language)
     number = _number_formatter(pattern, language, digits)(Decimal(amount))
     if number.startswith("-"):
         number = ltr(number)
-    if language == "ar":
-        return f"{RLI}{number}\u00a0{symbol}{PDI}"
-    return f"{LRI}{symbol}\u00a0{number}{PDI}"
+    return f"{prefix}{number}{suffix}"
 
 
 def chart_format(currencies=()) -> dict:
@@ -240,16 +238,12 @@ def chart_format(currencies=()) -> dict:
     The digits and the language come from here; an amount is the formatted number placed
     where `money` places it, so a tooltip reads like the table beside the chart.
     """
-    language, digits = _language(), _digits()
-    sample = "\ue000"
+    language = _language()
     money_patterns = {}
     for currency in currencies:
-        pattern, symbol = _money_parts(currency, language, digits)
-        places = len(pattern.partition(".")[2])
-        shape = f"{RLI}{sample}\u00a0{symbol}{PDI}" if language == "ar" else f"{LRI}{symbol}\u00a0{sample}{PDI}"
-        prefix, _sample, suffix = shape.partition(sample)
-        money_patterns[currency] = {"prefix": prefix, "suffix": suffix, "places": places}
-    return {"locale": language, "digits": digits, "money": money_patterns}
+        pattern, prefix, suffix = _money_parts(currency, language)
+        money_patterns[currency] = {"prefix": prefix, "suffix": suffix, "places": len(pattern.partition(".")[2])}
+    return {"locale": language, "digits": _digits(), "money": money_patterns}
 
 
 # Dates -----------------------------------------------------------------------------------------
