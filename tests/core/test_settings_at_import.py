@@ -3,20 +3,10 @@
 import ast
 from pathlib import Path
 
+from tests.core.test_kernel_imports import DOMAIN_APPS
+
 ROOT = Path(__file__).resolve().parents[2]
-APPS = [
-    "core",
-    "accounts",
-    "crm",
-    "pipeline",
-    "analytics",
-    "notifications",
-    "transfers",
-    "webhooks",
-    "search",
-    "workspace",
-    "bench",
-]
+APPS = ["core", *sorted(DOMAIN_APPS)]
 
 
 # Read at class creation by Django's own design, and recorded in migrations: the swappable user model,
