@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "transfers",
     "search",
     "workspace",
+    "assistant",
     # The benchmark's commands (bench/): in development, and in production only when asked for.
     *(["bench"] if env.bool("SAFQA_BENCH", default=DEBUG) else []),
 ]
