@@ -14,6 +14,7 @@ DOMAIN_APPS = {
     "webhooks",
     "search",
     "workspace",
+    "assistant",
     "bench",
 }
 
