@@ -1,0 +1,101 @@
+"""How one company or contact is made and changed as a user may: the rules the one-record services
+(crm.services.customers) and the batch engine (crm.services.batch) share."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from core import bulk
+from core.exceptions import StaleVersionError
+from core.querysets import is_admin
+from core.services import Ownership
+from crm.models import Company, Contact
+
+# A change to any of these is a consent change: it moves the contact's consent_updated_at.
+CONSENT_FIELDS = (
+    "consent_marketing",
+    "consent_data_sharing",
+    "consent_phone",
+    "consent_whatsapp",
+    "consent_email",
+)
+
+
+def _apply(instance, fields: dict) -> None:
+    for name, value in fields.items():
+        setattr(instance, name, value)
+
+
+def _stored_version(record) -> int:
+    """Lock the stored row and return its version."""
+    return type(record).objects.select_for_update().values_list("version", flat=True).get(pk=record.pk)
+
+
+def _next_version(record, expected_version: int | None) -> int:
+    """Lock the stored row and return the record's next version; refuse if it moved past `expected_version`."""
+    current = _stored_version(record)
+    if expected_version is not None and current != expected_version:
+        raise StaleVersionError(current_version=current)
+    return current + 1
+
+
+@dataclass
+class Write:
+    """One record of a batch: a new one (`record` is None) or new values for a stored one.
+
+    `fields` holds model field names with their new values (related records as objects,
+    which the caller has read and checked it may use); `tags`, when not None, replaces
+    the record's tags. `expected_version` refuses a record changed meanwhile (If-Match).
+    """
+
+    fields: dict
+    record: Company | Contact | None = None
+    tags: list | None = None
+    expected_version: int | None = None
+
+
+def _new_record(model, ownership: Ownership, fields: dict):
+    """A new company or contact as `ownership.by` may create it (not saved, not validated)."""
+    fields = dict(fields)
+    owner, team = fields.pop("owner", None), fields.pop("team", None)
+    if model is Contact and team is None and fields.get("company") is not None:
+        # A contact joins its company's team when its owner may work there (as contact_create).
+        company = fields["company"]
+        if is_admin(ownership.by) or company.team_id in ownership.team_ids_of(owner or ownership.by):
+            team = company.team
+    owner, team = ownership.resolve(owner=owner, team=team)
+    fields["owner"], fields["team"] = owner, team
+    record = bulk.maker(model)(fields)
+    if model is Contact and (record.consent_marketing or record.consent_data_sharing):
+        record.consent_updated_at = timezone.now()
+    return record
+
+
+def _changed_record(model, ownership: Ownership, write: Write, stored_version: int | None):
+    """`write.record` with its new values, as `ownership.by` may change it (not saved, not validated)."""
+    record = write.record
+    if stored_version is None:
+        raise ValidationError(_("This record was deleted meanwhile."))
+    if write.expected_version is not None and stored_version != write.expected_version:
+        raise StaleVersionError(current_version=stored_version)
+    _owner, team = ownership.change(record=record, owner=write.fields.get("owner"), team=write.fields.get("team"))
+    if model is Company and team is not None and team.pk != record.team_id:
+        _refuse_leaving_customers(record)
+    consent_before = [getattr(record, name, None) for name in CONSENT_FIELDS]
+    _apply(record, write.fields)
+    if model is Contact and [getattr(record, name) for name in CONSENT_FIELDS] != consent_before:
+        record.consent_updated_at = timezone.now()
+    record.version = stored_version + 1
+    return record
+
+
+def _refuse_leaving_customers(company: Company) -> None:
+    """A company moves to another team only alone: its contacts and deals must be in its team (their clean())."""
+    from pipeline.models import Deal
+
+    if Contact.objects.filter(company_id=company.pk).exists() or Deal.objects.filter(company_id=company.pk).exists():
+        raise ValidationError(
+            {"team": _("This company has contacts or deals in its team, so it cannot move to another team.")}
+        )
