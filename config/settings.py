@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "transfers",
     "search",
     "workspace",
+    "surveys",
     "assistant",
     # The benchmark's commands (bench/): in development, and in production only when asked for.
     *(["bench"] if env.bool("SAFQA_BENCH", default=DEBUG) else []),
@@ -259,6 +260,13 @@ WEBHOOKS_MAX_ATTEMPTS = env.int("WEBHOOKS_MAX_ATTEMPTS", default=8)
 WEBHOOKS_RETRY_BASE_SECONDS = env.float("WEBHOOKS_RETRY_BASE_SECONDS", default=30)
 # Seconds a receiver may take to answer.
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10)
+
+# Customer satisfaction surveys (surveys/): at most one survey per contact in this many days;
+# a survey link works for SURVEY_LINK_DAYS days; the public survey page answers at most
+# SURVEY_PAGE_RATE requests per IP address per minute (GET and POST together).
+SURVEY_MIN_DAYS = env.int("SURVEY_MIN_DAYS", default=30)
+SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)
+SURVEY_PAGE_RATE = env.int("SURVEY_PAGE_RATE", default=30)
 
 # REST API (the endpoints themselves arrive with the API issue; the base lives in core.api).
 # A list filter left empty means every value: said in words, not django-filter's "---------".

@@ -15,6 +15,7 @@ DOMAIN_APPS = {
     "search",
     "workspace",
     "assistant",
+    "surveys",
     "bench",
 }
 
