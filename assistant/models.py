@@ -106,3 +106,16 @@ class DealScore(models.Model):
 
     def __str__(self):
         return f"{self.deal_id}: {self.probability}"
+
+
+# My day's next best actions and the dashboard's sales forecast live in their own module;
+# imported here so Django registers them with the assistant app.
+from assistant.planning_models import (  # noqa: E402, F401
+    DealScoreSnapshot,
+    SalesForecast,
+    SalesForecastMethod,
+    SalesForecastMonth,
+    SalesForecastMonthKind,
+    SalesForecastStatus,
+    SuggestionDismissal,
+)
