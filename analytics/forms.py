@@ -7,7 +7,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import QuotaPeriod, User
-from analytics.dashboard import MAX_CUSTOM_DAYS, PERIODS, Filters, period_for, scope_reps, scope_teams
+from analytics.periods import MAX_CUSTOM_DAYS, PERIODS, Filters, period_for
+from analytics.selectors import scope_reps, scope_teams
 from core.forms import LocalizedDecimalField, LocalizedIntegerField, SubmitOnceMixin
 from core.money import currency_choices
 from pipeline.models import Pipeline

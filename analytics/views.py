@@ -19,13 +19,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Quota, User
 from accounts.services import quota_set
-from analytics.dashboard import LEADERBOARD_SORTS, Dashboard, sees_only_self
 from analytics.days import local_date
 from analytics.forms import DashboardForm, QuotaForm
+from analytics.selectors import LEADERBOARD_SORTS, Dashboard
 from core import formatting
 from core.csvsafe import spreadsheet_cell
 from core.forms import already_sent, submit_once
-from core.querysets import managed_people_q
+from core.querysets import managed_people_q, sees_only_self
 from core.services import FormAlreadySent
 from crm.models import ActivityKind
 from pipeline.selectors import currency_totals

@@ -584,7 +584,7 @@ def op_dashboard(ctx, fx, sessions) -> list[dict]:
     from django.utils import timezone
 
     from accounts.models import Team
-    from analytics.dashboard import period_for
+    from analytics.periods import period_for
 
     team = Team.objects.get(pk=fx.team)
     today = timezone.localtime(timezone.now(), zoneinfo.ZoneInfo(team.time_zone)).date()

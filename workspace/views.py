@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
-from analytics.dashboard import my_quota_progress
+from analytics.selectors import my_quota_progress
 from crm.selectors import follow_ups_due
 from pipeline.selectors import deals_closing_this_month, going_cold, open_deal_totals
 

@@ -4,9 +4,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from analytics import services
-from analytics.dashboard import histogram_median
 from analytics.figures import DURATION_EDGES_HOURS
 from analytics.models import DailyDealFigure, DailyLossFigure, DailyStageDuration, RollupDay
+from analytics.selectors import histogram_median
 from pipeline.models import Deal
 from pipeline.services import deal_move_to_stage
 from tests.analytics.builders import DAY, at, make_deal

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.urls import reverse
 
-from analytics.dashboard import Dashboard, Filters, Period, my_quota_progress, period_for
+from analytics.periods import Filters, Period, period_for
+from analytics.selectors import Dashboard, my_quota_progress
 from analytics.services import rollup_range
 from pipeline.models import Deal, StageChange
 from tests import factories as f

@@ -1,7 +1,7 @@
 """Today's figures on the dashboards: every flow the rollup would store, without the open-pipeline snapshot."""
 
-from analytics.dashboard import LIVE_SOURCES, LIVE_TABLES, live_rows
 from analytics.figures import FLOW, TABLES, figures_of
+from analytics.selectors import LIVE_SOURCES, LIVE_TABLES, live_rows
 from analytics.services import compute_rows
 from tests.analytics.builders import DAY
 
