@@ -67,4 +67,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(),
         "options": {"expires": 55},
     },
+    # After-sale surveys: hourly at :20, the won deals whose pipeline's survey day has come
+    # (per template: send_after_days after the win) get it, and survey emails whose queue
+    # message was lost are queued again. A survey is unique per deal and template in the
+    # database, so a doubled run sends nothing twice.
+    "surveys-send-due": {
+        "task": "surveys.tasks.surveys_send_due",
+        "schedule": crontab(minute=20),
+        "options": {"expires": 55 * 60},
+    },
 }

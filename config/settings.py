@@ -267,6 +267,8 @@ WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10)
 SURVEY_MIN_DAYS = env.int("SURVEY_MIN_DAYS", default=30)
 SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)
 SURVEY_PAGE_RATE = env.int("SURVEY_PAGE_RATE", default=30)
+# The seller's name customers see on survey pages and emails (empty: the team's name).
+COMPANY_NAME = env.str("COMPANY_NAME", default="")
 
 # REST API (the endpoints themselves arrive with the API issue; the base lives in core.api).
 # A list filter left empty means every value: said in words, not django-filter's "---------".

@@ -41,6 +41,7 @@ class NotificationQuerySet(PersonalQuerySet):
 
 class NotificationKind(models.TextChoices):
     REMINDER = "reminder", _("Follow-up reminder")
+    SURVEY_LOW_SCORE = "survey_low", _("Unhappy survey answer")
 
 
 class Notification(TimeStampedModel):

@@ -374,6 +374,15 @@ def reminders_deliver(*, follow_up_ids: list[int], now: datetime | None = None) 
 # ---- the bell ----
 
 
+@transaction.atomic
+def notification_send(*, recipient, kind: str, title: str, body: str = "", url: str = "") -> Notification:
+    """Tell `recipient` something in the app (the bell); title and body written in their language by the caller."""
+    notification = Notification(recipient=recipient, kind=kind, title=title[:250], body=body, url=url[:300])
+    notification.full_clean()
+    notification.save()
+    return notification
+
+
 def notification_mark_read(*, notification: Notification, by) -> Notification:
     """Mark one of `by`'s notifications read (already read: unchanged)."""
     if notification.recipient_id != by.pk:

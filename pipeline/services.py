@@ -73,8 +73,12 @@ def deal_create(
 def _after_sale(*, deal: Deal, by) -> None:
     # crm imports pipeline models; importing crm.services here, not at module level, avoids the cycle.
     from crm.services import after_sale_checkins_schedule
+    from surveys.services import after_sale_surveys_queue
 
     after_sale_checkins_schedule(deal=deal, by=by)
+    # The pipeline's satisfaction surveys go with the check-ins: those of the day of the win
+    # are queued now, later ones by the hourly sweep (surveys.tasks.surveys_send_due).
+    after_sale_surveys_queue(deal=deal)
 
 
 def _lock(deal: Deal, expected_version: int | None) -> Deal:

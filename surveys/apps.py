@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class SurveysConfig(AppConfig):
     name = "surveys"
     verbose_name = _("Customer satisfaction surveys")
+
+    def ready(self):
+        # Surveys and answers are synced (changes/ endpoints); an answer is sent to webhooks in its API shape.
+        from core.api import sync
+        from surveys.api.serializers import SurveyResponseSerializer, SurveySerializer
+        from surveys.models import Survey, SurveyResponse
+        from webhooks import events as webhook_events
+
+        sync.register(Survey, SurveySerializer, route="surveys")
+        sync.register(SurveyResponse, SurveyResponseSerializer, route="survey-responses")
+        if hasattr(webhook_events, "register_event"):
+            webhook_events.register_event("survey.responded", _("Survey answered"))

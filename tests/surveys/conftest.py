@@ -1,0 +1,47 @@
+"""Survey fixtures: a CSAT template on the world's pipeline, and a won deal with a consenting customer."""
+
+import factory
+import pytest
+from factory.django import DjangoModelFactory
+
+from surveys.models import SurveyKind, SurveyTemplate
+
+
+class SurveyTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = SurveyTemplate
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"رضا العملاء {n}")
+    kind = SurveyKind.CSAT
+    question_ar = "ما مدى رضاك عن خدمتنا؟"
+    question_en = "How satisfied are you with our service?"
+    send_after_days = 0
+
+    @factory.post_generation
+    def pipelines(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.pipelines.set(extracted)
+
+
+@pytest.fixture
+def csat(world):
+    return SurveyTemplateFactory(pipelines=[world.pipeline])
+
+
+@pytest.fixture
+def nps(world):
+    return SurveyTemplateFactory(
+        name="ترشيح",
+        kind=SurveyKind.NPS,
+        question_ar="ما احتمال أن توصي بنا؟",
+        question_en="How likely are you to recommend us?",
+        send_after_days=7,
+    )
+
+
+@pytest.fixture
+def mail_eager(settings, eager_celery):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SITE_URL = "http://127.0.0.1:8000"
+    return settings
