@@ -52,6 +52,16 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.going_cold_follow_ups_create",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Win probability: nightly at 03:00 UTC (06:00 in Riyadh, 07:00 in Dubai), after the KPI rollups
+    # and the going-cold follow-ups, before anyone's working day: train the win model on the deals
+    # closed so far, judge it on the newest ones against the stage percentage, and rewrite every open
+    # deal's score (or remove the scores when the model is not used). Each run records a new model
+    # version; a doubled run only repeats the work. Heavy (scikit-learn): the worker runs it, never web.
+    "assistant-win-model-train": {
+        "task": "assistant.tasks.win_model_train",
+        "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
     # Sync tombstones: nightly at 02:15 UTC, deletions older than SYNC_TOMBSTONE_RETENTION_DAYS
     # (default 90) are dropped and the highest dropped number is recorded; a sync token
     # below it answers 410 and its client syncs in full again. Running twice drops nothing more.

@@ -250,6 +250,12 @@ REMINDER_RETRY_SECONDS = env.float("REMINDER_RETRY_SECONDS", default=60)
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=8)
 DIGEST_LATEST_HOUR = env.int("DIGEST_LATEST_HOUR", default=11)
 
+# The assistant's win probability (assistant/): the model is used only with at least this many
+# closed deals (and when it beats the stage percentage on the holdout); the newest share of
+# closed deals is the time-based holdout it is judged on.
+ASSISTANT_MIN_CLOSED_DEALS = env.int("ASSISTANT_MIN_CLOSED_DEALS", default=200)
+ASSISTANT_HOLDOUT_SHARE = env.float("ASSISTANT_HOLDOUT_SHARE", default=0.2)
+
 # Incremental sync (core/sync.py): deletions are kept this many days; an older sync token answers 410.
 SYNC_TOMBSTONE_RETENTION_DAYS = env.int("SYNC_TOMBSTONE_RETENTION_DAYS", default=90)
 # Webhooks (webhooks/): by default a URL that resolves to a loopback, private, link-local
