@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "workspace",
     "surveys",
     "assistant",
+    "cases",
     # The benchmark's commands (bench/): in development, and in production only when asked for.
     *(["bench"] if env.bool("SAFQA_BENCH", default=DEBUG) else []),
 ]
@@ -255,6 +256,15 @@ DIGEST_LATEST_HOUR = env.int("DIGEST_LATEST_HOUR", default=11)
 # closed deals is the time-based holdout it is judged on.
 ASSISTANT_MIN_CLOSED_DEALS = env.int("ASSISTANT_MIN_CLOSED_DEALS", default=200)
 ASSISTANT_HOLDOUT_SHARE = env.float("ASSISTANT_HOLDOUT_SHARE", default=0.2)
+
+# Support cases (cases/): hours within which a case of each priority must get its first
+# response; a case's "respond by" time is its creation time plus these hours.
+CASE_RESPONSE_HOURS = {
+    "urgent": env.int("CASE_RESPONSE_HOURS_URGENT", default=4),
+    "high": env.int("CASE_RESPONSE_HOURS_HIGH", default=8),
+    "normal": env.int("CASE_RESPONSE_HOURS_NORMAL", default=24),
+    "low": env.int("CASE_RESPONSE_HOURS_LOW", default=72),
+}
 
 # Incremental sync (core/sync.py): deletions are kept this many days; an older sync token answers 410.
 SYNC_TOMBSTONE_RETENTION_DAYS = env.int("SYNC_TOMBSTONE_RETENTION_DAYS", default=90)

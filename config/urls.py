@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("transfers.urls")),
     path("", include("analytics.urls")),
     path("", include("search.urls")),
+    path("", include("cases.urls")),
     path("", include("surveys.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("accounts.api.urls")),
@@ -19,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("crm.api.urls")),
     path("api/v1/", include("pipeline.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
+    path("api/v1/", include("cases.api.urls")),
     path("api/v1/", include("surveys.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up code as a script file (?script), so the page

@@ -287,6 +287,15 @@ class Activity(VersionedModel, TimeStampedModel):
         related_name="activities",
         verbose_name=_("deal"),
     )
+    # The support case the activity was work on (cases app), if any; the case's first one is its first response.
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="activities",
+        verbose_name=_("support case"),
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="activities", verbose_name=_("logged by")
     )

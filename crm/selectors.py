@@ -28,10 +28,10 @@ def follow_ups_due(*, user, now: datetime | None = None, limit: int = 50):
 
 
 def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -> list[dict]:
-    """One history of a customer or a deal, newest first: activities, stage changes and follow-ups.
+    """One history of a customer or a deal, newest first: activities, stage changes, follow-ups and support cases.
 
-    Each entry is {"kind": "activity" | "stage_change" | "follow_up", "at": datetime, "item": obj}.
-    Three queries whatever the length; each source is cut at `limit` before merging.
+    Each entry is {"kind": "activity" | "stage_change" | "follow_up" | "case", "at": datetime, "item": obj}.
+    Four queries whatever the length; each source is cut at `limit` before merging.
     """
     from pipeline.models import StageChange
 
@@ -65,8 +65,26 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
     entries = [{"kind": "activity", "at": a.occurred_at, "item": a} for a in activities]
     entries += [{"kind": "stage_change", "at": c.at, "item": c} for c in changes]
     entries += [{"kind": "follow_up", "at": f.completed_at or f.due_at, "item": f} for f in follow_ups]
+    entries += _case_entries(user=user, contact=contact, company=company, deal=deal, limit=limit)
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
+
+
+def _case_entries(*, user, contact, company, deal, limit: int) -> list[dict]:
+    """The support cases of the customer or deal (cases app) the user may see, at their opening: one query."""
+    from django.apps import apps
+
+    if not apps.is_installed("cases"):
+        return []
+    case_model = apps.get_model("cases", "Case")
+    subject = {"contact": contact} if contact is not None else {"company": company} if company is not None else {}
+    cases = (
+        case_model.objects.visible_to(user)
+        .filter(**(subject or {"deal": deal}))
+        .select_related("owner")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+    return [{"kind": "case", "at": case.created_at, "item": case} for case in cases]
 
 
 def attach_tag_ids(records) -> None:

@@ -29,6 +29,7 @@ const ICONS = [
   "house", "users", "building-2", "square-kanban", "handshake", "calendar-check", "menu", "x", "search",
   "log-out", "languages", "upload", "copy", "target", "layout-dashboard", "circle-user", "shield", "bell",
   "chevron-left", "chevron-right", "arrow-left", "arrow-right", "wifi-off", "plus", "inbox", "ellipsis",
+  "life-buoy",
 ];
 
 function iconSprite() {

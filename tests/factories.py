@@ -172,3 +172,21 @@ class FollowUpFactory(DjangoModelFactory):
     remind_at = factory.SelfAttribute("due_at")
     assignee = factory.SubFactory(UserFactory)
     team = factory.SubFactory(TeamFactory)
+
+
+class CaseFactory(DjangoModelFactory):
+    """A support case (cases app): due by its creation plus a day, as a normal-priority case is."""
+
+    class Meta:
+        model = "cases.Case"
+
+    subject = factory.Sequence(lambda n: f"الجهاز لا يعمل {n}")
+    description = "توقف الجهاز بعد التركيب"
+    priority = "normal"
+    status = "new"
+    owner = factory.SubFactory(UserFactory)
+    team = factory.SubFactory(TeamFactory)
+    contact = factory.SubFactory(
+        ContactFactory, owner=factory.SelfAttribute("..owner"), team=factory.SelfAttribute("..team")
+    )
+    due_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=24))

@@ -9,6 +9,27 @@ back one never has) and queued on commit.
 from django.db import transaction
 from django.utils import timezone
 
+# Events of apps that register their own (AppConfig.ready(): `register_event`), besides WebhookEvent's.
+_registered: dict[str, object] = {}
+
+
+def register_event(value: str, label) -> None:
+    """Let subscribers choose `value` (e.g. "case.solved"); call from the emitting app's AppConfig.ready()."""
+    _registered.setdefault(value, label)
+
+
+def event_choices() -> list[tuple[str, object]]:
+    """Every event a subscription may name: WebhookEvent's, then the registered ones, as (value, label)."""
+    from webhooks.models import WebhookEvent
+
+    known = list(WebhookEvent.choices)
+    values = {value for value, _label in known}
+    return known + [(value, label) for value, label in _registered.items() if value not in values]
+
+
+def event_values() -> list[str]:
+    return [value for value, _label in event_choices()]
+
 
 def _matching_subscriptions(event: str):
     from webhooks.models import WebhookSubscription

@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from core.querysets import is_admin
 from webhooks import guard
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEvent, WebhookSubscription
+from webhooks.events import event_values
+from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 
 USER_AGENT = "Safqa-Webhooks/1"
 
@@ -27,11 +28,10 @@ def may_subscribe(user) -> bool:
 
 
 def _check_events(events) -> list[str]:
-    unknown = sorted(set(events or []) - set(WebhookEvent.values))
+    known = event_values()
+    unknown = sorted(set(events or []) - set(known)) if isinstance(events, list) else []
     if not events or unknown or not isinstance(events, list):
-        raise ValidationError(
-            {"events": _("Choose one or more of: %(events)s.") % {"events": ", ".join(WebhookEvent.values)}}
-        )
+        raise ValidationError({"events": _("Choose one or more of: %(events)s.") % {"events": ", ".join(known)}})
     return sorted(set(events))
 
 

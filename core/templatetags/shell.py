@@ -21,6 +21,7 @@ _SECTIONS = [
     ("crm", "activity", "follow_ups"),
     ("pipeline", "board", "board"),
     ("pipeline", "", "deals"),
+    ("cases", "", "cases"),
     ("analytics", "quotas", "targets"),
     ("analytics", "", "dashboard"),
     ("transfers", "import", "import"),

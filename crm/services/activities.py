@@ -31,12 +31,14 @@ def activity_log(
     body: str = "",
     actor=None,
     team=None,
+    case=None,
 ) -> Activity:
     """Record an activity and, for a call, meeting or email, when the customer was last contacted.
 
     `actor` (default `by`) is who had the contact and `team` the team it counts for (default
     the actor's first team); logging one for someone else follows the ownership rule of
     every record (core.services.Ownership): a manager for their members, an admin for anyone.
+    `case` is the support case it is work on (cases.services.case_log_activity passes it).
     """
     if deal is not None and contact is None:
         contact = deal.contact
@@ -56,6 +58,7 @@ def activity_log(
         body=body,
         actor=actor,
         team=team,
+        case=case,
     )
     activity.full_clean()
     activity.save()

@@ -1,6 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from webhooks.events import event_choices
 from webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 
@@ -15,6 +16,12 @@ class SubscriptionSerializer(serializers.ModelSerializer):
         model = WebhookSubscription
         fields = ["id", "url", "events", "is_active", "created_at", "updated_at"]
         read_only_fields = ["id", "is_active", "created_at", "updated_at"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Apps add events of their own (webhooks.events.register_event), known once every app is ready.
+        fields["events"].child.choices = event_choices()
+        return fields
 
 
 class SubscriptionCreatedSerializer(SubscriptionSerializer):
