@@ -4,6 +4,7 @@ Environment variables (documented in README.md):
     DEBUG            "1" for development (default), "0" in production.
     SECRET_KEY       required when DEBUG=0; in development a key is generated once into var/.
     DATABASE_URL     default: the embedded SQLite file var/safqa.sqlite3.
+    DATABASE_REPLICA_URLS  comma-separated read replicas of DATABASE_URL; unset: none.
     REDIS_URL        unset: Celery runs tasks in-process, cache in local memory.
     ALLOWED_HOSTS    comma-separated host names.
     EMAIL_URL        e.g. smtp://user:pass@host:587/?tls=True; default console (DEBUG) or localhost SMTP.
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     # First, so it counts every query of the request; inert unless SAFQA_BENCH_QUERY_HEADER=1.
     "core.middleware.QueryCountHeaderMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Read replicas (core/db_router.py): marks the replica-served views, keeps read-your-writes; only with replicas.
+    "core.db_router.ReplicaRoutingMiddleware",
     # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -140,6 +143,59 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=
 # A kept connection the database closed meanwhile is replaced instead of failing the request.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+# Read replicas (core/db_router.py): DATABASE_REPLICA_URLS, comma-separated PostgreSQL streaming
+# replicas of DATABASE_URL. Unset: no replica alias, no router, no middleware; everything on the primary.
+# Set: the dashboards, lists, search, exports and sync feeds below read from a replica; every write,
+# and every read of a request that wrote, stays on the primary.
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[]), start=1):
+    _replica = env.db_url_config(_url)
+    _replica.setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["ATOMIC_REQUESTS"] = False
+    # Tests: a replica alias reads the test database (through the real replica when one runs), never creates one.
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_number}"] = _replica
+    DATABASE_REPLICAS.append(f"replica_{_number}")
+DATABASE_ROUTERS = ["core.db_router.ReplicaRouter"] if DATABASE_REPLICAS else []
+# Read-your-writes across requests: after a request that wrote, the same browser (or cookie-keeping
+# API client) reads from the primary for this many seconds; above the replicas' usual lag. 0: off.
+DATABASE_REPLICA_LAG_GUARD_SECONDS = env.int("DATABASE_REPLICA_LAG_GUARD_SECONDS", default=10)
+DATABASE_REPLICA_GUARD_COOKIE = "safqa_wrote"
+# A replica that refused a connection is not tried again for this long (its reads go to the primary).
+DATABASE_REPLICA_RETRY_SECONDS = env.float("DATABASE_REPLICA_RETRY_SECONDS", default=30)
+# The views whose reads a replica serves (URL names): dashboards, lists, search, exports, sync feeds.
+# Their POSTs (an API list's create) and any request that wrote use the primary all the same.
+DATABASE_REPLICA_VIEWS = frozenset(
+    {
+        "workspace:home",
+        "analytics:dashboard",
+        "analytics:drilldown",
+        "crm:company_list",
+        "crm:contact_list",
+        "crm:follow_up_list",
+        "crm:company_options",
+        "crm:contact_options",
+        "crm:people_options",
+        "pipeline:deal_list",
+        "pipeline:board",
+        "pipeline:board_pipeline",
+        "search:results",
+        "transfers:export",
+        "api-company-list",
+        "api-contact-list",
+        "api-activity-list",
+        "api-follow-up-list",
+        "api-deal-list",
+        "api-company-changes",
+        "api-contact-changes",
+        "api-deal-changes",
+    }
+)
+# Read from the primary even in those views: who is signed in and with which token (a revocation
+# or a deactivation counts at once, not once the replica has caught up).
+DATABASE_REPLICA_PRIMARY_MODELS = ["accounts.User", "accounts.ApiToken", "sessions.Session"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
