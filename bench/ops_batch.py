@@ -322,7 +322,7 @@ def run_csv_import(ctx, *, rows: int | None = None) -> list[dict]:
     import_run the confirmed import (which the web queues as a Celery task; run here in
     process, so its time is the import's own). The import is undone afterwards.
     """
-    from transfers import importing
+    from transfers import services as transfer_services
     from transfers.models import ImportKind, ImportStatus
 
     rows = rows or ctx.scaled(IMPORT_ROWS)
@@ -331,18 +331,18 @@ def run_csv_import(ctx, *, rows: int | None = None) -> list[dict]:
     updates = import_file(path, rows, team=team)
     data = path.read_bytes()
     start = now()
-    job = importing.import_create(by=user, kind=ImportKind.CONTACTS, file_name=path.name, data=data)
+    job = transfer_services.import_create(by=user, kind=ImportKind.CONTACTS, file_name=path.name, data=data)
     reading = now() - start
     start = now()
-    preview = importing.import_preview(job=job, by=user)
+    preview = transfer_services.import_preview(job=job, by=user)
     previewing = now() - start
     start = now()
-    job = importing.import_run(job_id=job.pk)
+    job = transfer_services.import_run(job_id=job.pk)
     importing_s = now() - start
     summary = dict(job.summary)
     start = now()
     if job.status == ImportStatus.DONE:
-        importing.import_undo(job=job, by=user)
+        transfer_services.import_undo(job=job, by=user)
     undoing = now() - start
     expected = {"created": rows - updates, "updated": updates, "skipped": 0, "errors": 0}
     wrong = sum(abs(summary.get(key, 0) - value) for key, value in expected.items())
@@ -516,7 +516,7 @@ class _Worker:
                     "--pool=prefork",
                     f"--concurrency={concurrency}",
                     "-Q",
-                    "celery",
+                    "realtime,batch",  # both queues (config/settings.py CELERY_TASK_QUEUES)
                     "--without-mingle",
                     "--without-gossip",
                     "--without-heartbeat",
@@ -619,7 +619,7 @@ class _WorkerMemory:
         self._thread.join()
 
 
-def _queue_length(redis_url: str, queue: str = "celery") -> int:
+def _queue_length(redis_url: str, queue: str = "realtime") -> int:  # reminders are on "realtime"
     import redis
 
     client = redis.Redis.from_url(redis_url)

@@ -19,7 +19,7 @@ import django
 django.setup()
 
 from accounts.models import Membership, Team, User  # noqa: E402
-from transfers import importing  # noqa: E402
+from transfers import services as transfer_services  # noqa: E402
 from transfers.models import ImportStatus  # noqa: E402
 
 
@@ -33,23 +33,23 @@ def main(count: int) -> None:
     data = ("\n".join(lines) + "\n").encode("cp1256")
     try:
         start = time.perf_counter()
-        job = importing.import_create(by=user, kind="contacts", file_name="bench.csv", data=data)
+        job = transfer_services.import_create(by=user, kind="contacts", file_name="bench.csv", data=data)
         read = time.perf_counter() - start
         start = time.perf_counter()
-        importing.import_preview(job=job, by=user)
+        transfer_services.import_preview(job=job, by=user)
         preview = time.perf_counter() - start
         assert not job.errors, job.errors[:3]
         job.status = ImportStatus.QUEUED
         job.save(update_fields=["status"])
         start = time.perf_counter()
-        job = importing.import_run(job_id=job.pk)
+        job = transfer_services.import_run(job_id=job.pk)
         run = time.perf_counter() - start
         assert job.status == ImportStatus.DONE, job.status
         print(
             f"{count} contacts: read {read:.2f}s, dry run {preview:.2f}s ({count / preview:.0f} rows/s), "
             f"import {run:.2f}s ({count / run:.0f} rows/s)"
         )
-        importing.import_undo(job=job, by=user)
+        transfer_services.import_undo(job=job, by=user)
     finally:
         user.import_jobs.all().delete()
         Membership.objects.filter(user=user).delete()

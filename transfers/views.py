@@ -17,7 +17,7 @@ from crm.filtersets import CompanyFilterSet, ContactFilterSet
 from crm.models import Activity, Company, Contact
 from pipeline.filtersets import DealFilterSet
 from pipeline.models import Deal
-from transfers import exporting, importing, merging
+from transfers import exporting, importing, merging, services
 from transfers.duplicates import company_duplicate_pairs, duplicate_pairs, similar_contacts
 from transfers.filtersets import ActivityFilterSet
 from transfers.forms import ConfirmForm, DuplicateCheckForm, MappingForm, UploadForm
@@ -40,7 +40,7 @@ def import_upload(request):
         else:
             # Kept for the worker to read: what the file holds is never parsed in the request.
             try:
-                job = importing.import_upload(
+                job = services.import_upload(
                     by=request.user, kind=form.cleaned_data["kind"], file_name=upload.name, data=upload.read()
                 )
             except FileProblem as problem:
@@ -76,7 +76,7 @@ def import_preview(request, pk: int):
             return redirect("transfers:import_progress", pk=job.pk)
         form = MappingForm(request.POST, job=job)
         if form.is_valid():
-            importing.import_remap(
+            services.import_remap(
                 job=job, by=request.user, mapping=form.mapping(), remember=form.cleaned_data["remember"]
             )
             return redirect("transfers:import_preview", pk=job.pk)
@@ -120,7 +120,7 @@ def import_confirm(request, pk: int):
     try:
         if not form.is_valid():
             raise ValidationError(form.errors["mode"])
-        importing.import_confirm(job=job, by=request.user, skip_failing=form.cleaned_data["mode"] == ConfirmForm.SKIP)
+        services.import_confirm(job=job, by=request.user, skip_failing=form.cleaned_data["mode"] == ConfirmForm.SKIP)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("transfers:import_preview", pk=job.pk)
@@ -147,7 +147,7 @@ def import_progress(request, pk: int):
 def import_cancel(request, pk: int):
     job = _job(request, pk, editable=True)
     if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
-        importing.import_cancel(job=job)
+        services.import_cancel(job=job)
         messages.info(request, gettext("Cancelling: everything the import wrote is rolled back."))
     return redirect("transfers:import_progress", pk=job.pk)
 
@@ -157,7 +157,7 @@ def import_cancel(request, pk: int):
 def import_undo(request, pk: int):
     job = _job(request, pk, editable=True)
     try:
-        importing.import_undo(job=job, by=request.user)
+        services.import_undo(job=job, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -263,7 +263,7 @@ def merge(request, kind: str):
         choices = {name: request.POST.get(f"field_{name}") for name in fields}
         if survivor is not None:
             try:
-                done = merging.merge_records(
+                done = services.merge_records(
                     by=request.user,
                     kind=kind,
                     survivor_id=survivor,
@@ -314,7 +314,7 @@ def merge(request, kind: str):
 def merge_undo(request, pk: int):
     merge_record = get_object_or_404(Merge.objects.editable_by(request.user), pk=pk)
     try:
-        merging.merge_undo(merge=merge_record, by=request.user)
+        services.merge_undo(merge=merge_record, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

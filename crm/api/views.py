@@ -24,7 +24,7 @@ from crm.api.serializers import (
     MergeResultSerializer,
 )
 from crm.models import Activity, Company, Contact, FollowUp
-from transfers import merging
+from transfers import services as transfer_services
 from transfers.duplicates import similar_contacts
 
 
@@ -79,7 +79,7 @@ class ContactViewSet(SafqaModelViewSet):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         # A record the caller may not edit, or may not see, is refused by the service with one message.
-        done = merging.merge_records(
+        done = transfer_services.merge_records(
             by=request.user,
             kind="contact",
             survivor_id=data["survivor"],

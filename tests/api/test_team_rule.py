@@ -14,7 +14,7 @@ from crm.models import Company, Contact
 from pipeline import services as pipeline_services
 from pipeline.models import Deal
 from tests import factories as f
-from transfers.merging import merge_records
+from transfers.services import merge_records
 
 NOT_A_MEMBER_EN = "is not a member of that team"
 
@@ -212,14 +212,14 @@ def test_an_import_writes_its_rows_into_its_team_only_while_the_rule_allows_it(w
     """An import names no team per row: new rows go to the job's team, through the same rule, when it runs."""
     from accounts.models import Membership
     from tests.transfers.conftest import csv_bytes
-    from transfers import importing
+    from transfers import services as transfer_services
     from transfers.models import ImportStatus
 
     rows = [["First name", "Email"], ["سالم", "salem@example.test"]]
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
     assert job.team == world.team_a
     Membership.objects.filter(user=world.rep_a1, team=world.team_a).delete()  # left the team meanwhile
     job.status = ImportStatus.QUEUED
     job.save()
-    importing.import_run(job_id=job.pk)
+    transfer_services.import_run(job_id=job.pk)
     assert not Contact.objects.filter(email="salem@example.test").exists()

@@ -15,7 +15,7 @@ from django.urls import reverse
 from accounts.services import quota_set
 from tests import factories as f
 from tests.transfers.conftest import csv_bytes
-from transfers import importing
+from transfers import services as transfer_services
 from transfers.models import ImportStatus
 
 
@@ -65,18 +65,20 @@ def _rows(count: int) -> list[list[str]]:
 
 
 def _previewed(world, count: int):
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(_rows(count)))
-    importing.import_preview(job=job, by=world.rep_a1)
+    job = transfer_services.import_create(
+        by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(_rows(count))
+    )
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     return job
 
 
 def _imported(world, count: int):
     rows = [row for n, row in enumerate(_rows(count)) if n == 0 or n % 5 != 0]  # without the bad rows
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
-    importing.import_preview(job=job, by=world.rep_a1)
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job.status = ImportStatus.QUEUED
     job.save()
-    importing.import_run(job_id=job.pk)
+    transfer_services.import_run(job_id=job.pk)
     return job
 
 

@@ -21,7 +21,7 @@ from crm.models import Activity, Company, Contact, FollowUp, Tag
 from pipeline.models import Deal, LossReason, Pipeline, Stage
 from tests import factories as f
 from tests.transfers.conftest import csv_bytes
-from transfers import importing
+from transfers import services as transfer_services
 from transfers.models import ImportStatus
 
 CONTROL = "a\u0007"
@@ -236,11 +236,11 @@ def test_batch_engine_cleans_every_field_it_writes(world):
 
 
 def _import(world, rows):
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
-    importing.import_preview(job=job, by=world.rep_a1)
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job.status = ImportStatus.QUEUED
     job.save()
-    return importing.import_run(job_id=job.pk)
+    return transfer_services.import_run(job_id=job.pk)
 
 
 def test_import_removes_bidi_controls(world):

@@ -6,7 +6,7 @@ from crm.models import Activity, Contact, FollowUp
 from pipeline.models import Deal
 from tests import factories as f
 from transfers.duplicates import duplicate_pairs
-from transfers.merging import merge_records, merge_undo
+from transfers.services import merge_records, merge_undo
 
 
 @pytest.fixture

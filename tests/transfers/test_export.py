@@ -142,11 +142,11 @@ def test_vcard_export_escapes_a_bare_carriage_return(client, world):
 def test_errors_csv_escapes_the_files_own_headers(client, world):
     """The failing rows' download repeats the file's headers: they are as untrusted as its cells."""
     from tests.transfers.conftest import csv_bytes
-    from transfers import importing
+    from transfers import services as transfer_services
 
     rows = [['=HYPERLINK("http://evil.test")', "@email"], ["", "a@example.test"]]
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
-    importing.import_preview(job=job, by=world.rep_a1, mapping={"0": "first_name", "1": "email"})
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    transfer_services.import_preview(job=job, by=world.rep_a1, mapping={"0": "first_name", "1": "email"})
     assert job.errors
     client.force_login(world.rep_a1)
     body = client.get(reverse("transfers:import_errors", args=[job.pk])).content.decode("utf-8").lstrip("\ufeff")

@@ -212,10 +212,12 @@ def test_the_request_keeps_the_file_and_the_worker_reads_it(client, world):
 
 def test_the_import_list_never_loads_a_jobs_rows(client, world, django_user_model):
     """The recent imports list (and the admin's) reads a few columns of each job, not its rows (hundreds of MB for some files)."""
-    from transfers import importing
+    from transfers import services as transfer_services
 
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="c.csv", data=csv_bytes(ARABIC_ROWS))
-    importing.import_preview(job=job, by=world.rep_a1)
+    job = transfer_services.import_create(
+        by=world.rep_a1, kind="contacts", file_name="c.csv", data=csv_bytes(ARABIC_ROWS)
+    )
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     client.force_login(world.manager_a)
     with CaptureQueriesContext(connection) as captured:
         page = client.get(reverse("transfers:import"))

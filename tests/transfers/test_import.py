@@ -9,7 +9,7 @@ from django.utils import translation
 from crm.models import Company, Contact
 from pipeline.models import Deal
 from tests.transfers.conftest import csv_bytes, xlsx_bytes
-from transfers import importing
+from transfers import services as transfer_services
 from transfers.models import ImportJob, ImportStatus, SavedMapping
 
 
@@ -22,13 +22,15 @@ def _state():
 
 
 def _job(world, rows, kind="contacts", user=None, data=None):
-    return importing.import_create(by=user or world.rep_a1, kind=kind, file_name="f.csv", data=data or csv_bytes(rows))
+    return transfer_services.import_create(
+        by=user or world.rep_a1, kind=kind, file_name="f.csv", data=data or csv_bytes(rows)
+    )
 
 
 def _run(job):
     job.status = ImportStatus.QUEUED
     job.save()
-    return importing.import_run(job_id=job.pk)
+    return transfer_services.import_run(job_id=job.pk)
 
 
 def test_arabic_headers_are_mapped(world, arabic_rows):
@@ -63,7 +65,7 @@ def test_dry_run_changes_nothing_and_previews(world, arabic_rows):
     arabic_rows.append(["", "", "not-an-email", "", "", ""])
     before = _state()
     job = _job(world, arabic_rows)
-    outcome = importing.import_preview(job=job, by=world.rep_a1)
+    outcome = transfer_services.import_preview(job=job, by=world.rep_a1)
     assert _state() == before
     assert outcome.actions == ["create", "create", "update", "error"]
     assert job.summary == {"created": 2, "updated": 1, "skipped": 0, "errors": 1}
@@ -72,7 +74,7 @@ def test_dry_run_changes_nothing_and_previews(world, arabic_rows):
 
 def test_confirmed_import_creates_and_matches(world, arabic_rows):
     job = _job(world, arabic_rows)
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job = _run(job)
     assert job.status == ImportStatus.DONE
     ahmad = Contact.objects.get(email="ahmad@example.test")
@@ -81,7 +83,7 @@ def test_confirmed_import_creates_and_matches(world, arabic_rows):
     assert Company.objects.filter(name="شركة الأفق").count() == 1
     # The same file again: everything matches, nothing new.
     again = _job(world, arabic_rows)
-    importing.import_preview(job=again, by=world.rep_a1)
+    transfer_services.import_preview(job=again, by=world.rep_a1)
     assert again.summary["created"] == 0 and again.summary["skipped"] == 2
 
 
@@ -92,13 +94,13 @@ def test_match_by_phone_and_external_id(world):
     contact.refresh_from_db()
     assert contact.first_name == "New" and contact.external_id == "X1"
     job = _job(world, [["id", "name"], ["X1", "Other Person"]])
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     assert job.summary["updated"] == 1
 
 
 def test_a_failing_row_in_a_confirmed_import_leaves_nothing(world, arabic_rows):
     job = _job(world, arabic_rows)
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     # The data changes between preview and run: a row now fails.
     job.rows.append(["خالد", "", "", "123", "", ""])
     job.save()
@@ -114,11 +116,11 @@ def test_undo_restores_the_previous_state_exactly(world, arabic_rows):
     arabic_rows.append([existing.first_name, "", existing.email, "0551234567", "شركة جديدة", "ملاحظة"])
     before = _state()
     job = _job(world, arabic_rows)
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job = _run(job)
     assert job.summary == {"created": 2, "updated": 1, "skipped": 0, "errors": 0}
     assert _state() != before
-    importing.import_undo(job=job, by=world.rep_a1)
+    transfer_services.import_undo(job=job, by=world.rep_a1)
     after_contacts, after_companies, _deals = _state()
     contacts, companies, _deals_before = before
     # Same records and values; only the version moved on (the restore is a write).
@@ -132,7 +134,7 @@ def test_undo_is_refused_after_an_edit(world, arabic_rows):
     from crm.services import contact_update
 
     job = _job(world, arabic_rows)
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job = _run(job)
     ahmad = Contact.objects.get(email="ahmad@example.test")
     contact_update(contact=ahmad, by=world.rep_a1, notes="edited")
@@ -148,7 +150,7 @@ def test_undo_is_refused_after_an_edit(world, arabic_rows):
         ),
     ):
         with translation.override(language), pytest.raises(ValidationError) as info:
-            importing.import_undo(job=job, by=world.rep_a1)
+            transfer_services.import_undo(job=job, by=world.rep_a1)
         assert info.value.messages == [message]
     assert Contact.objects.filter(email="ahmad@example.test").exists()
 
@@ -163,18 +165,18 @@ def test_companies_and_deals(world):
         ["Bad", "abc", "SAR", ""],
     ]
     job = _job(world, rows, kind="deals")
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     assert job.errors[0]["column"] == "Amount", job.errors
     assert job.summary["errors"] == 1
 
 
 def test_xlsx_import_and_saved_mapping(world):
     rows = [["Nom", "Courriel"], ["Jean", "jean@example.test"]]
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="x.xlsx", data=xlsx_bytes(rows))
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="x.xlsx", data=xlsx_bytes(rows))
     assert job.mapping == {}
-    importing.import_preview(job=job, by=world.rep_a1, mapping={"0": "first_name", "1": "email"}, remember=True)
+    transfer_services.import_preview(job=job, by=world.rep_a1, mapping={"0": "first_name", "1": "email"}, remember=True)
     assert SavedMapping.objects.filter(owner=world.rep_a1).count() == 1
-    again = importing.import_create(by=world.rep_a1, kind="contacts", file_name="x.xlsx", data=xlsx_bytes(rows))
+    again = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="x.xlsx", data=xlsx_bytes(rows))
     assert again.mapping == {"0": "first_name", "1": "email"}
 
 
@@ -182,7 +184,7 @@ def test_a_cell_too_long_for_its_field_is_a_row_error_and_one_over_the_limit_a_c
     from transfers.readers import FileProblem
 
     job = _job(world, [["name", "email"], ["ب" * 1_000, "x@example.test"]])
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     assert job.summary["errors"] == 1
     with pytest.raises(FileProblem) as info:
         _job(world, [["name", "email"], ["ب" * 1_000_000, "x@example.test"]])
@@ -191,7 +193,7 @@ def test_a_cell_too_long_for_its_field_is_a_row_error_and_one_over_the_limit_a_c
 
 def test_mismatched_columns_in_a_preview(world):
     job = _job(world, None, data=b"name,email,phone\nSami\nRami,rami@example.test,0501234560,extra\n")
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     assert job.summary == {"created": 2, "updated": 0, "skipped": 0, "errors": 0}
 
 
@@ -275,8 +277,8 @@ def test_other_users_cannot_see_a_job(client, world, arabic_rows):
 
 def test_cancel_flag_rolls_everything_back(world, arabic_rows):
     job = _job(world, arabic_rows)
-    importing.import_preview(job=job, by=world.rep_a1)
-    importing.import_cancel(job=job)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_cancel(job=job)
     before = _state()
     job = _run(job)
     assert job.status == ImportStatus.CANCELLED and _state() == before
@@ -307,7 +309,7 @@ def test_undo_when_one_file_touches_a_record_twice(world):
     job = _run(_job(world, rows))
     assert job.status == ImportStatus.DONE, job.errors
     assert job.summary == {"created": 1, "updated": 3, "skipped": 0, "errors": 0}
-    importing.import_undo(job=job, by=world.rep_a1)
+    transfer_services.import_undo(job=job, by=world.rep_a1)
     existing.refresh_from_db()
     assert (existing.first_name, existing.notes, existing.job_title) == before
     assert not Contact.objects.filter(email="new@example.test").exists()
@@ -333,11 +335,11 @@ def test_an_import_asks_the_same_few_queries_for_any_number_of_rows(world, djang
     counts = []
     for n, email in ((20, "nobody@example.test"), (600, world.a1.contact.email)):
         job = _job(world, _big_file(n, email))
-        importing.import_preview(job=job, by=world.rep_a1)
+        transfer_services.import_preview(job=job, by=world.rep_a1)
         job.status = ImportStatus.QUEUED
         job.save()
         with CaptureQueriesContext(connection) as captured:
-            job = importing.import_run(job_id=job.pk)
+            job = transfer_services.import_run(job_id=job.pk)
         assert job.status == ImportStatus.DONE, job.errors[:3]
         counts.append(len(captured))
     assert counts[1] <= counts[0] + 6, counts  # an update and its stored record read add a few, not one per row
@@ -350,10 +352,10 @@ def test_an_import_asks_the_same_few_queries_for_any_number_of_rows(world, djang
 def test_undo_of_a_large_import_restores_everything(world):
     before = _state()
     job = _job(world, _big_file(500, world.a1.contact.email))
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job = _run(job)
     assert job.summary == {"created": 500, "updated": 1, "skipped": 0, "errors": 0}
-    importing.import_undo(job=job, by=world.rep_a1)
+    transfer_services.import_undo(job=job, by=world.rep_a1)
     contacts, companies, deals = _state()
     strip = lambda rows: [r[:6] + r[7:] for r in rows]  # noqa: E731
     assert strip(contacts) == strip(before[0]) and companies == before[1] and deals == before[2]
@@ -378,11 +380,11 @@ def test_undo_asks_the_same_few_queries_for_any_number_of_updated_contacts(world
         ]
         rows = [["Email", "Notes"], *([c.email, "من الملف"] for c in stored)]
         job = _job(world, rows)
-        importing.import_preview(job=job, by=world.rep_a1)
+        transfer_services.import_preview(job=job, by=world.rep_a1)
         job = _run(job)
         assert job.summary["updated"] == n, job.errors[:3]
         with CaptureQueriesContext(connection) as captured:
-            importing.import_undo(job=job, by=world.rep_a1)
+            transfer_services.import_undo(job=job, by=world.rep_a1)
         counts.append(len(captured))
         assert not Contact.objects.filter(notes="من الملف").exists()
     assert counts[0] == counts[1], counts
@@ -396,7 +398,7 @@ def test_an_import_the_database_refuses_fails_with_a_message_and_leaves_nothing(
     refuse_inserts("crm_contact", column="first_name", value="فاطمة", sqlstate="40P01")
     before = _state()
     job = _job(world, arabic_rows)
-    importing.import_preview(job=job, by=world.rep_a1)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     world.rep_a1.language = "en"  # the worker writes in the owner's language
     world.rep_a1.save()
     job = _run(job)

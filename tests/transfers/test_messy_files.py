@@ -8,7 +8,7 @@ from core.phones import read_phone, search_form
 from crm import services as crm_services
 from crm.models import Contact
 from tests.transfers.conftest import csv_bytes
-from transfers import importing
+from transfers import services as transfer_services
 from transfers.models import ImportJob, ImportStatus
 
 # A plausible Saudi mobile the phone library's metadata does not list as assigned.
@@ -165,11 +165,11 @@ def test_a_record_whose_later_row_fails_is_skipped_whole(world):
         ["Sara", "sara@nukhba.test", "Buyer"],
         ["Sara", "sara@nukhba.test", "x" * 500],
     ]
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
-    importing.import_preview(job=job, by=world.rep_a1)
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(rows))
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     job.status, job.skip_failing = ImportStatus.QUEUED, True
     job.save()
-    job = importing.import_run(job_id=job.pk)
+    job = transfer_services.import_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE and not Contact.objects.filter(email="sara@nukhba.test").exists()
     assert {error["row"] for error in job.errors} == {2, 3} and job.summary["errors"] == 2
 
@@ -190,7 +190,9 @@ FINAL_STATES = {
 def test_the_job_page_says_how_the_import_ended_in_both_languages(client, world, status, language):
     world.rep_a1.language = language
     world.rep_a1.save(update_fields=["language"])
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(_fifty_rows()))
+    job = transfer_services.import_create(
+        by=world.rep_a1, kind="contacts", file_name="f.csv", data=csv_bytes(_fifty_rows())
+    )
     job.status = status
     job.summary = {"created": 50, "updated": 0, "skipped": 0, "errors": 0}
     job.message = "The import could not be saved." if status == ImportStatus.FAILED else ""
@@ -217,11 +219,11 @@ def test_deals_imported_twice_by_external_id_are_updated_not_duplicated(world):
     from pipeline.models import Deal
 
     def run(rows):
-        job = importing.import_create(by=world.rep_a1, kind="deals", file_name="d.csv", data=csv_bytes(rows))
+        job = transfer_services.import_create(by=world.rep_a1, kind="deals", file_name="d.csv", data=csv_bytes(rows))
         assert job.mapping["0"] == "external_id"
         job.status = ImportStatus.QUEUED
         job.save()
-        return importing.import_run(job_id=job.pk)
+        return transfer_services.import_run(job_id=job.pk)
 
     header = ["المعرف", "الصفقة", "القيمة", "العملة"]
     first = run([header, ["D-1", "توريد مكيفات", "15000", "SAR"], ["D-2", "صيانة سنوية", "4000", "SAR"]])
@@ -232,7 +234,7 @@ def test_deals_imported_twice_by_external_id_are_updated_not_duplicated(world):
     deal = Deal.objects.get(external_id="D-1")
     assert str(deal.amount) == "18000.00"
     # Undoing the second import puts the amount back and deletes nothing.
-    importing.import_undo(job=second, by=world.rep_a1)
+    transfer_services.import_undo(job=second, by=world.rep_a1)
     deal.refresh_from_db()
     assert str(deal.amount) == "15000.00" and Deal.objects.filter(external_source="import").count() == 2
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories as f
-from transfers import importing
+from transfers import services as transfer_services
 from transfers.models import ImportStatus
 from transfers.vcard import fold, parse_vcards, write_vcard
 
@@ -68,11 +68,11 @@ def test_vcf_export_then_import(client, world):
     data = b"".join(client.get(reverse("transfers:export", args=["contacts", "vcf"])).streaming_content)
     assert "ليلى".encode() in data
     contact.delete()
-    job = importing.import_create(by=world.rep_a1, kind="contacts", file_name="c.vcf", data=data)
-    importing.import_preview(job=job, by=world.rep_a1)
+    job = transfer_services.import_create(by=world.rep_a1, kind="contacts", file_name="c.vcf", data=data)
+    transfer_services.import_preview(job=job, by=world.rep_a1)
     assert job.summary["errors"] == 0, job.errors
     job.status = ImportStatus.QUEUED
     job.save()
-    importing.import_run(job_id=job.pk)
+    transfer_services.import_run(job_id=job.pk)
     restored = world.a1.company.contacts.get(email="layla@example.test")
     assert (restored.first_name, restored.last_name) == ("ليلى", "الحربي")

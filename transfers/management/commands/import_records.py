@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from transfers import importing
+from transfers import services
 from transfers.models import ImportKind, ImportStatus
 from transfers.readers import FileProblem
 
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"No such file: {path}")
         try:
-            job = importing.import_create(by=user, kind=options["kind"], file_name=path.name, data=path.read_bytes())
+            job = services.import_create(by=user, kind=options["kind"], file_name=path.name, data=path.read_bytes())
         except FileProblem as problem:
             raise CommandError(problem.message) from None
         except ValidationError as error:
@@ -48,7 +48,7 @@ class Command(BaseCommand):
             except json.JSONDecodeError as error:
                 raise CommandError(f"--mapping is not valid JSON: {error}") from None
             mapping = {str(i): by_header[h] for i, h in enumerate(job.headers) if h in by_header}
-        importing.import_preview(job=job, by=user, mapping=mapping)
+        services.import_preview(job=job, by=user, mapping=mapping)
         self._report(job)
         if options["dry_run"]:
             self.stdout.write("Dry run: nothing was changed.")
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             raise CommandError("Nothing was imported: fix the rows with errors first.")
         job.status = ImportStatus.QUEUED
         job.save(update_fields=["status"])
-        job = importing.import_run(job_id=job.pk)
+        job = services.import_run(job_id=job.pk)
         if job.status != ImportStatus.DONE:
             self._report(job)
             raise CommandError("Nothing was imported.")
