@@ -1,0 +1,1 @@
+from tests.api.conftest import bearer  # noqa: F401  (API clients signed in with a real token)
