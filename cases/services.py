@@ -189,7 +189,7 @@ def _send_survey(*, case: Case, by, template) -> None:
     # The surveys app sits beside this one; imported here so cases work without it loaded first.
     from surveys.services import survey_send
 
-    survey_send(by=by, contact=case.contact, deal=case.deal, template=template)
+    survey_send(by=by, contact=case.contact, deal=case.deal, case=case, template=template)
 
 
 @transaction.atomic
