@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
 from analytics.selectors import my_quota_progress
+from assistant.next_actions import next_actions
 from cases.selectors import my_open_cases
 from crm.selectors import follow_ups_due
 from pipeline.selectors import deals_closing_this_month, going_cold, open_deal_totals
@@ -11,11 +12,15 @@ from pipeline.selectors import deals_closing_this_month, going_cold, open_deal_t
 
 @login_required
 def home(request):
+    due = list(follow_ups_due(user=request.user))
+    cold = going_cold(user=request.user)
     context = {
-        "follow_ups": follow_ups_due(user=request.user),
+        # What to do now, ranked; it reuses the due follow-ups and the going-cold deals read for the cards below.
+        "next_actions": next_actions(user=request.user, due_follow_ups=due, going_cold_deals=cold),
+        "follow_ups": due,
         "deal_totals": open_deal_totals(user=request.user),
         "closing_deals": deals_closing_this_month(user=request.user),
-        "going_cold": going_cold(user=request.user),
+        "going_cold": cold,
         "quota_progress": my_quota_progress(user=request.user),
         "my_cases": my_open_cases(user=request.user),
     }

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from assistant import next_actions_views
+
+app_name = "next_actions"
+
+urlpatterns = [
+    path("my-day/suggestions/dismiss/", next_actions_views.dismiss, name="dismiss"),
+]
