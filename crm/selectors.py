@@ -28,10 +28,11 @@ def follow_ups_due(*, user, now: datetime | None = None, limit: int = 50):
 
 
 def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -> list[dict]:
-    """One history of a customer or a deal, newest first: activities, stage changes, follow-ups and support cases.
+    """One history of a customer or a deal, newest first: activities, stage changes, follow-ups, support cases
+    and survey answers.
 
-    Each entry is {"kind": "activity" | "stage_change" | "follow_up" | "case", "at": datetime, "item": obj}.
-    Four queries whatever the length; each source is cut at `limit` before merging.
+    Each entry is {"kind": "activity" | "stage_change" | "follow_up" | "case" | "survey_response", "at": datetime,
+    "item": obj}. Five queries whatever the length; each source is cut at `limit` before merging.
     """
     from pipeline.models import StageChange
 
@@ -66,6 +67,7 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
     entries += [{"kind": "stage_change", "at": c.at, "item": c} for c in changes]
     entries += [{"kind": "follow_up", "at": f.completed_at or f.due_at, "item": f} for f in follow_ups]
     entries += _case_entries(user=user, contact=contact, company=company, deal=deal, limit=limit)
+    entries += _survey_response_entries(user=user, contact=contact, company=company, deal=deal, limit=limit)
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
 
@@ -85,6 +87,17 @@ def _case_entries(*, user, contact, company, deal, limit: int) -> list[dict]:
         .order_by("-created_at", "-pk")[:limit]
     )
     return [{"kind": "case", "at": case.created_at, "item": case} for case in cases]
+
+
+def _survey_response_entries(*, user, contact, company, deal, limit: int) -> list[dict]:
+    """The customers' survey answers (surveys app) the user may see, at their answer time: one query."""
+    from django.apps import apps
+
+    if not apps.is_installed("surveys"):
+        return []
+    from surveys.selectors import response_entries
+
+    return response_entries(user=user, contact=contact, company=company, deal=deal, limit=limit)
 
 
 def attach_tag_ids(records) -> None:

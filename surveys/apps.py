@@ -15,5 +15,4 @@ class SurveysConfig(AppConfig):
 
         sync.register(Survey, SurveySerializer, route="surveys")
         sync.register(SurveyResponse, SurveyResponseSerializer, route="survey-responses")
-        if hasattr(webhook_events, "register_event"):
-            webhook_events.register_event("survey.responded", _("Survey answered"))
+        webhook_events.register_event("survey.responded", _("Survey answered"))

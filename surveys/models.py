@@ -119,6 +119,15 @@ class Survey(SyncedModel, TimeStampedModel):
         related_name="surveys",
         verbose_name=_("deal"),
     )
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="surveys",
+        verbose_name=_("support case"),
+        help_text=_("The support case whose solution this survey asks about."),
+    )
     team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="surveys", verbose_name=_("team"))
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="surveys", verbose_name=_("owner")

@@ -196,7 +196,9 @@ def survey_send(
         expires_at=now + timedelta(days=settings.SURVEY_LINK_DAYS),
         nonce=tokens.new_nonce(),
     )
-    if case is not None and hasattr(Survey, "case"):
+    if case is not None:
+        if case.contact_id != contact.pk:
+            raise ValidationError({"case": _("This support case is with another customer.")})
         survey.case = case
     survey.full_clean(exclude=["nonce"])
     try:

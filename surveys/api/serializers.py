@@ -37,6 +37,7 @@ class SurveySerializer(SafqaModelSerializer):
             "kind",
             "contact",
             "deal",
+            "case",
             "team",
             "owner",
             "sent_by",
@@ -55,6 +56,7 @@ class SurveySerializer(SafqaModelSerializer):
         read_only_fields = [
             "id",
             "kind",
+            "case",
             "team",
             "owner",
             "sent_by",

@@ -8,7 +8,7 @@ register = template.Library()
 
 
 @register.inclusion_tag("surveys/partials/panel.html", takes_context=True)
-def surveys_panel(context, contact=None, deal=None):
+def surveys_panel(context, contact=None, deal=None, section_class="crm-section"):
     user = context["request"].user
     surveys = selectors.surveys_for(user=user, contact=contact, deal=deal)
     for survey in surveys:
@@ -20,4 +20,5 @@ def surveys_panel(context, contact=None, deal=None):
         "surveys": surveys,
         "contact": subject_contact,
         "deal": deal,
+        "section_class": section_class,
     }

@@ -109,8 +109,8 @@ def test_contact_timeline_query_count_does_not_grow(world, django_assert_max_num
         f.FollowUpFactory(assignee=world.rep_a1, team=world.team_a, contact=world.a1.contact)
         f.CaseFactory(owner=world.rep_a1, team=world.team_a, contact=world.a1.contact)
     scope_of(world.rep_a1)  # the visibility scope, read once per user object (in a request: by then already read)
-    # One query per source: activities, stage changes, follow-ups, support cases.
-    with django_assert_max_num_queries(4):
+    # One query per source: activities, stage changes, follow-ups, support cases, survey answers.
+    with django_assert_max_num_queries(5):
         entries = timeline(user=world.rep_a1, contact=world.a1.contact)
     assert len(entries) == 200  # the limit
     assert sum(entry["kind"] == "case" for entry in entries) == 80

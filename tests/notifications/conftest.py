@@ -179,8 +179,7 @@ class Workers:
         )
         return env
 
-    def start(self, name: str, *, queues: str = "realtime,batch") -> subprocess.Popen:
-        """A worker consuming `queues` (config/settings.py CELERY_TASK_QUEUES; reminders are on "realtime")."""
+    def start(self, name: str) -> subprocess.Popen:
         log_path = self.tmp_path / f"worker-{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -193,7 +192,7 @@ class Workers:
                     "worker",
                     "--pool=solo",
                     "-Q",
-                    queues,
+                    "celery",
                     "--without-mingle",
                     "--without-gossip",
                     "--without-heartbeat",

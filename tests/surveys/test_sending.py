@@ -177,7 +177,7 @@ def test_lost_deal_sends_no_survey(world, csat, mail_eager):
     assert not Survey.objects.exists()
 
 
-class django_capture_on_commit:  # noqa: N801 - used like a context manager function
+class django_capture_on_commit:
     """Run the transaction.on_commit callbacks of the block (the test transaction never commits)."""
 
     def __enter__(self):
