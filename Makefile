@@ -37,13 +37,14 @@ install: $(STAMP) $(NPM_STAMP) compilemessages
 compilemessages: $(STAMP)
 	$(VENV)/bin/pybabel -q compile -d locale -D django
 
-# Beside the server, a Celery worker with beat embedded delivers reminders and runs the
+# Beside the server, one Celery worker with beat embedded consumes both queues ("realtime":
+# reminders, digests, webhooks; "batch": imports, rollups, exports, training) and runs the
 # digest and nightly jobs on schedule (without REDIS_URL its tasks run in-process);
 # it is stopped when the server stops.
 run: install
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
-	$(VENV)/bin/celery -A config worker --beat --pool=solo --loglevel=info --schedule var/celerybeat-schedule & \
+	$(VENV)/bin/celery -A config worker -Q realtime,batch --beat --pool=solo --loglevel=info --schedule var/celerybeat-schedule & \
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -70,8 +71,13 @@ check: lint messages
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) scripts/check_catalog.py locale/ar/LC_MESSAGES/django.po
 
+# A worker for QUEUES: "realtime" (reminders, digests, webhook deliveries, survey sending: what
+# people wait for) and "batch" (imports, rollups, exports, model training and scoring, nightly
+# jobs). Default both; in production run one worker per queue (docker-compose.yml), e.g.
+#   make worker QUEUES=realtime    make worker QUEUES=batch
+QUEUES ?= realtime,batch
 worker: install
-	$(VENV)/bin/celery -A config worker --loglevel=info
+	$(VENV)/bin/celery -A config worker -Q $(QUEUES) --loglevel=info
 
 # The schedule's state file lives in var/ (gitignored), not in the repository root.
 beat: install

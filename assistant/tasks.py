@@ -14,3 +14,8 @@ def win_model_train() -> int:
     from assistant.training import train_and_score
 
     return train_and_score().version
+
+
+# My day's score snapshots and the sales forecast: their tasks live in planning_tasks.py,
+# imported here so the worker's autodiscovery (which reads assistant.tasks) registers them.
+from assistant.planning_tasks import deal_score_snapshots_take, sales_forecasts_refresh  # noqa: E402, F401

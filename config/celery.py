@@ -49,7 +49,7 @@ app.conf.beat_schedule = {
     # working day: a follow-up for each customer with an open deal and no contact for
     # their team's going-cold days, due at 09:00 in the owner's time zone.
     "going-cold-follow-ups": {
-        "task": "crm.tasks.going_cold_follow_ups_create",
+        "task": "pipeline.tasks.going_cold_follow_ups_create",
         "schedule": crontab(hour=1, minute=30),
     },
     # Win probability: nightly at 03:00 UTC (06:00 in Riyadh, 07:00 in Dubai), after the KPI rollups
@@ -60,6 +60,25 @@ app.conf.beat_schedule = {
     "assistant-win-model-train": {
         "task": "assistant.tasks.win_model_train",
         "schedule": crontab(hour=3, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # Score snapshots for My day: daily at 04:00 UTC, an hour after the win model has rewritten the
+    # scores, each open deal's score is copied into today's snapshot (one INSERT … SELECT; a second
+    # run the same day overwrites it) and snapshots older than eight days are dropped. My day's
+    # "probability fell this week" compares the score with the oldest snapshot of the last seven days.
+    "assistant-deal-score-snapshots": {
+        "task": "assistant.tasks.deal_score_snapshots_take",
+        "schedule": crontab(hour=4, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    # Sales forecast: nightly at 03:30 UTC (06:30 in Riyadh), each team's won value per month and
+    # currency is forecast for the next three months with exponential smoothing (statsmodels, worker
+    # only) and judged on the last six complete months; each team's stored forecasts are replaced,
+    # so a doubled run changes nothing. Nightly rather than monthly: a deal closed late, or history
+    # imported, shows the next morning.
+    "assistant-sales-forecasts-refresh": {
+        "task": "assistant.tasks.sales_forecasts_refresh",
+        "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
     # Sync tombstones: nightly at 02:15 UTC, deletions older than SYNC_TOMBSTONE_RETENTION_DAYS

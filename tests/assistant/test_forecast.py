@@ -265,3 +265,17 @@ def test_a_team_whose_first_win_is_this_month_has_no_history_yet(world, months):
     refresh_all(now=now)
     forecast = SalesForecast.objects.get(team=world.team_a)
     assert forecast.status == "too_short" and forecast.history_months == months
+
+
+def test_the_beat_schedule_runs_the_forecast_and_the_snapshots_after_the_scoring():
+    from config.celery import app
+
+    schedule = app.conf.beat_schedule
+    train = schedule["assistant-win-model-train"]["schedule"]
+    snapshots = schedule["assistant-deal-score-snapshots"]
+    forecast = schedule["assistant-sales-forecasts-refresh"]
+    assert snapshots["task"] == "assistant.tasks.deal_score_snapshots_take"
+    assert forecast["task"] == "assistant.tasks.sales_forecasts_refresh"
+    assert min(snapshots["schedule"].hour) > max(train.hour)
+    app.loader.import_default_modules()
+    assert {snapshots["task"], forecast["task"]} <= set(app.tasks)

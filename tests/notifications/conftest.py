@@ -179,7 +179,8 @@ class Workers:
         )
         return env
 
-    def start(self, name: str) -> subprocess.Popen:
+    def start(self, name: str, *, queues: str = "realtime,batch") -> subprocess.Popen:
+        """A worker consuming `queues` (config/settings.py CELERY_TASK_QUEUES; reminders are on "realtime")."""
         log_path = self.tmp_path / f"worker-{name}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -192,7 +193,7 @@ class Workers:
                     "worker",
                     "--pool=solo",
                     "-Q",
-                    "celery",
+                    queues,
                     "--without-mingle",
                     "--without-gossip",
                     "--without-heartbeat",

@@ -159,12 +159,12 @@ def test_reminders_queued_when_redis_loses_its_queue_are_all_delivered_once(worl
     follow_ups = _due_reminders(world.rep_b, world.team_b, 4, subject="تابع العرض")
     ids = [follow_up.pk for follow_up in follow_ups]
     tasks.reminders_dispatch()  # claimed in the database, in Redis one task for the four, no worker yet
-    assert redis_broker.llen("celery") == 1
+    assert redis_broker.llen("realtime") == 1
 
     # What a Redis restart without persistence does to the queue (FLUSHDB of the
     # broker's database rather than FLUSHALL, so other databases on a shared Redis survive).
     redis_broker.flushdb()
-    assert redis_broker.llen("celery") == 0
+    assert redis_broker.llen("realtime") == 0
 
     workers.start("only")
     time.sleep(LEASE_SECONDS)
@@ -181,7 +181,7 @@ def test_a_full_batch_queues_its_deliveries_a_chunk_a_task_then_the_next_dispatc
     assert tasks.reminders_dispatch() == 3
     # Oldest message at the right end: the three claimed in two tasks, then, behind them,
     # the next dispatch for the fourth, at once rather than at the next minute.
-    messages = [json.loads(raw) for raw in reversed(redis_broker.lrange("celery", 0, -1))]
+    messages = [json.loads(raw) for raw in reversed(redis_broker.lrange("realtime", 0, -1))]
     assert [message["headers"]["task"] for message in messages] == [
         "notifications.tasks.reminders_send",
         "notifications.tasks.reminders_send",

@@ -12,6 +12,8 @@ import pytest
 import requests
 from django.db import connection
 
+# The reminder tests' real services (SMTP server, Celery worker processes, Redis), for the queue test.
+from tests.notifications.conftest import fast_reminders, redis_broker, smtp_server, workers  # noqa: F401
 from tests.scaleout.replica import StreamingReplica, free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
