@@ -39,7 +39,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Lower, Trim
+from django.db.models.functions import Coalesce, Lower, Now, Trim
 
 from analytics.days import DayWindow
 from analytics.models import TOTAL_DECIMAL_PLACES, TOTAL_MAX_DIGITS
@@ -211,6 +211,52 @@ def _follow_ups(team, window: DayWindow):
     return FollowUp.objects.filter(team=team).filter(_done(window) | _overdue_at_end(window))
 
 
+def _surveys_sent(team, window: DayWindow):
+    return apps.get_model("surveys", "Survey").objects.filter(team=team).filter(_in("sent_at", window))
+
+
+def _survey_responses(team, window: DayWindow):
+    return apps.get_model("surveys", "SurveyResponse").objects.filter(team=team).filter(_in("responded_at", window))
+
+
+def _cases(team):
+    return apps.get_model("cases", "Case").objects.filter(team=team)
+
+
+def _cases_opened(team, window: DayWindow):
+    return _cases(team).filter(_created(window))
+
+
+def _cases_solved(team, window: DayWindow):
+    return _cases(team).filter(_in("solved_at", window))
+
+
+def _cases_responded(team, window: DayWindow):
+    return _cases(team).filter(_in("first_response_at", window))
+
+
+def _missed(moment: str) -> Q:
+    # Not there by the respond-by time: not yet, or later than it.
+    return Q(**{f"{moment}__isnull": True}) | Q(**{f"{moment}__gt": F("due_at")})
+
+
+def _cases_overdue(team, window: DayWindow):
+    # The respond-by time fell in the day and passed with no response, the case still unsolved and open then.
+    # (Today's live figures count a case once its respond-by time has actually passed.)
+    return (
+        _cases(team)
+        .filter(_in("due_at", window), due_at__lt=Now())
+        .filter(_missed("first_response_at"), _missed("solved_at"), _missed("closed_at"))
+    )
+
+
+def _case_times(team, window: DayWindow):
+    """Cases answered or solved in the day, once per measure, with the whole minutes it took (one row each)."""
+    responded = _cases_responded(team, window).annotate(measure=Value("response"), minutes=F("response_minutes"))
+    solved = _cases_solved(team, window).annotate(measure=Value("solution"), minutes=F("solution_minutes"))
+    return responded, solved
+
+
 SOURCES = [
     Source(
         name="deals",
@@ -276,6 +322,64 @@ SOURCES = [
         rows=_follow_ups,
         group={"rep": "assignee"},
         description="The team's follow-ups completed during the day or overdue at its end.",
+    ),
+]
+SOURCES += [
+    Source(
+        name="surveys_sent",
+        table="DailySatisfactionFigure",
+        rows=_surveys_sent,
+        group={"rep": "owner"},
+        description="The team's surveys sent during the day (surveys app), by the survey's owner.",
+    ),
+    Source(
+        name="survey_responses",
+        table="DailySatisfactionFigure",
+        rows=_survey_responses,
+        group={"rep": "owner"},
+        description="The team's survey responses given during the day, by the survey's owner.",
+    ),
+    Source(
+        name="cases_opened",
+        table="DailyCaseFigure",
+        rows=_cases_opened,
+        group={"rep": "owner"},
+        description="The team's support cases opened during the day, by owner.",
+    ),
+    Source(
+        name="cases_solved",
+        table="DailyCaseFigure",
+        rows=_cases_solved,
+        group={"rep": "owner"},
+        description="The team's support cases solved during the day (solved_at in it), by owner.",
+    ),
+    Source(
+        name="cases_responded",
+        table="DailyCaseFigure",
+        rows=_cases_responded,
+        group={"rep": "owner"},
+        description="The team's support cases that got their first response during the day, by owner.",
+    ),
+    Source(
+        name="cases_overdue",
+        table="DailyCaseFigure",
+        rows=_cases_overdue,
+        group={"rep": "owner"},
+        description="The team's support cases whose respond-by time fell in the day and passed unanswered.",
+    ),
+    Source(
+        name="case_response_times",
+        table="DailyCaseDuration",
+        rows=lambda team, window: _case_times(team, window)[0],
+        group={"rep": "owner", "measure": "measure", "minutes": "minutes"},
+        description="The team's cases first answered during the day, by the whole minutes from opening.",
+    ),
+    Source(
+        name="case_solution_times",
+        table="DailyCaseDuration",
+        rows=lambda team, window: _case_times(team, window)[1],
+        group={"rep": "owner", "measure": "measure", "minutes": "minutes"},
+        description="The team's cases solved during the day, by the whole minutes from opening.",
     ),
 ]
 SOURCES_BY_NAME = {source.name: source for source in SOURCES}
@@ -493,6 +597,126 @@ FIGURES = [
         aggregate=lambda w: Sum("amount"),
     ),
 ]
+CSAT = Q(kind="csat")
+NPS = Q(kind="nps")
+
+FIGURES += [
+    Figure(
+        name="surveys_sent",
+        table="DailySatisfactionFigure",
+        source="surveys_sent",
+        kind=FLOW,
+        formula="count of surveys with sent_at in the day",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="responses",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="count of survey responses with responded_at in the day",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="csat_responses",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="count of CSAT responses (score 1–5) with responded_at in the day",
+        aggregate=lambda w: Count("pk", filter=CSAT),
+    ),
+    Figure(
+        name="csat_score_total",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="sum of score of CSAT responses with responded_at in the day",
+        aggregate=lambda w: Coalesce(Sum("score", filter=CSAT), 0),
+    ),
+    Figure(
+        name="csat_satisfied",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="count of CSAT responses with score 4 or 5 and responded_at in the day",
+        aggregate=lambda w: Count("pk", filter=CSAT & Q(score__gte=4)),
+    ),
+    Figure(
+        name="nps_responses",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="count of NPS responses (score 0–10) with responded_at in the day",
+        aggregate=lambda w: Count("pk", filter=NPS),
+    ),
+    Figure(
+        name="nps_promoters",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="count of NPS responses with score 9 or 10 and responded_at in the day",
+        aggregate=lambda w: Count("pk", filter=NPS & Q(score__gte=9)),
+    ),
+    Figure(
+        name="nps_detractors",
+        table="DailySatisfactionFigure",
+        source="survey_responses",
+        kind=FLOW,
+        formula="count of NPS responses with score 0 to 6 and responded_at in the day",
+        aggregate=lambda w: Count("pk", filter=NPS & Q(score__lte=6)),
+    ),
+    Figure(
+        name="opened",
+        table="DailyCaseFigure",
+        source="cases_opened",
+        kind=FLOW,
+        formula="count of support cases with created_at in the day",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="solved",
+        table="DailyCaseFigure",
+        source="cases_solved",
+        kind=FLOW,
+        formula="count of support cases with solved_at in the day (solved now, or solved and then closed)",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="responded",
+        table="DailyCaseFigure",
+        source="cases_responded",
+        kind=FLOW,
+        formula="count of support cases with first_response_at in the day",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="overdue",
+        table="DailyCaseFigure",
+        source="cases_overdue",
+        kind=FLOW,
+        formula=(
+            "count of support cases with due_at in the day (and already past) whose first_response_at, "
+            "solved_at and closed_at are each empty or later than due_at"
+        ),
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="count",
+        table="DailyCaseDuration",
+        source="case_response_times",
+        kind=FLOW,
+        formula="count of support cases with first_response_at in the day, per whole minutes from created_at",
+        aggregate=lambda w: Count("pk"),
+    ),
+    Figure(
+        name="count",
+        table="DailyCaseDuration",
+        source="case_solution_times",
+        kind=FLOW,
+        formula="count of support cases with solved_at in the day, per whole minutes from created_at",
+        aggregate=lambda w: Count("pk"),
+    ),
+]
 FIGURES_BY_NAME = {(figure.table, figure.name): figure for figure in FIGURES}
 
 # The daily tables, each with the columns (besides day, team and rep) that make its grain.
@@ -503,6 +727,9 @@ TABLES = {
     "DailyLossFigure": ("pipeline", "currency", "loss_reason", "competitor"),
     "DailyActivityFigure": ("kind",),
     "DailyFollowUpFigure": (),
+    "DailySatisfactionFigure": (),
+    "DailyCaseFigure": (),
+    "DailyCaseDuration": ("measure", "minutes"),
 }
 
 

@@ -226,6 +226,81 @@ class DailyFollowUpFigure(DailyFigure):
         return f"{self.day} · {self.rep}"
 
 
+class DailySatisfactionFigure(DailyFigure):
+    """Surveys a rep's customers were sent and answered on one team-local day (surveys app), with the scores.
+
+    The rep is the survey's owner (the deal's owner, else the contact's). Averages and shares
+    are not stored: the dashboard divides the period's totals (a mean of daily means is not the mean).
+    """
+
+    surveys_sent = models.PositiveIntegerField(_("surveys sent"), default=0)
+    responses = models.PositiveIntegerField(_("survey responses"), default=0)
+    csat_responses = models.PositiveIntegerField(_("CSAT responses"), default=0)
+    csat_score_total = models.PositiveIntegerField(_("CSAT score total"), default=0)
+    csat_satisfied = models.PositiveIntegerField(_("satisfied CSAT responses (4–5)"), default=0)
+    nps_responses = models.PositiveIntegerField(_("NPS responses"), default=0)
+    nps_promoters = models.PositiveIntegerField(_("NPS promoters (9–10)"), default=0)
+    nps_detractors = models.PositiveIntegerField(_("NPS detractors (0–6)"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily satisfaction figures")
+        verbose_name_plural = _("daily satisfaction figures")
+        constraints = [models.UniqueConstraint(fields=["day", "team", "rep"], name="satisfactionfigure_unique_grain")]
+        indexes = [models.Index(fields=["team", "day"], name="satisfactionfig_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep}"
+
+
+class DailyCaseFigure(DailyFigure):
+    """Support cases of a rep opened, solved, first answered and overdue on one team-local day (cases app)."""
+
+    opened = models.PositiveIntegerField(_("cases opened"), default=0)
+    solved = models.PositiveIntegerField(_("cases solved"), default=0)
+    responded = models.PositiveIntegerField(_("cases first answered"), default=0)
+    overdue = models.PositiveIntegerField(_("cases overdue"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily support case figures")
+        verbose_name_plural = _("daily support case figures")
+        constraints = [models.UniqueConstraint(fields=["day", "team", "rep"], name="casefigure_unique_grain")]
+        indexes = [models.Index(fields=["team", "day"], name="casefigure_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep}"
+
+
+class CaseMeasure(models.TextChoices):
+    RESPONSE = "response", _("Time to first response")
+    SOLUTION = "solution", _("Time to solution")
+
+
+class DailyCaseDuration(DailyFigure):
+    """How many of a rep's cases got their first response (or solution) on one day after so many minutes.
+
+    Kept per whole minute rather than in buckets, so the median over any period is exact:
+    the dashboard adds the counts of the period's rows and reads the middle value.
+    """
+
+    measure = models.CharField(_("measure"), max_length=8, choices=CaseMeasure.choices)
+    minutes = models.PositiveIntegerField(_("minutes"))
+    count = models.PositiveIntegerField(_("cases"), default=0)
+
+    class Meta(DailyFigure.Meta):
+        verbose_name = _("daily support case times")
+        verbose_name_plural = _("daily support case times")
+        ordering = ["-day", "team", "rep", "measure", "minutes"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "team", "rep", "measure", "minutes"], name="caseduration_unique_grain"
+            )
+        ]
+        indexes = [models.Index(fields=["team", "day"], name="caseduration_team_day_idx")]
+
+    def __str__(self):
+        return f"{self.day} · {self.rep} · {self.measure} · {self.minutes}"
+
+
 class RollupDayQuerySet(VisibleQuerySet):
     """The fill state is operational data: managers see their teams' days, admins all; nobody edits it by hand."""
 

@@ -282,6 +282,80 @@ GROUP BY day, team_id, rep_id
 """
 
 
+SATISFACTION = f"""
+WITH {PAIRS},
+sent AS MATERIALIZED (
+    SELECT s.team_id, s.owner_id AS rep_id, {_local("s.sent_at")} AS day
+    FROM surveys_survey s
+    JOIN accounts_team t ON t.id = s.team_id
+    WHERE s.team_id = ANY(%(team_ids)s) AND s.sent_at >= %(start)s AND s.sent_at < %(end)s
+),
+answered AS MATERIALIZED (
+    SELECT r.team_id, r.owner_id AS rep_id, r.kind, r.score, {_local("r.responded_at")} AS day
+    FROM surveys_surveyresponse r
+    JOIN accounts_team t ON t.id = r.team_id
+    WHERE r.team_id = ANY(%(team_ids)s) AND r.responded_at >= %(start)s AND r.responded_at < %(end)s
+)
+SELECT day, team_id, rep_id, sum(sent), sum(responses), sum(csat), sum(csat_score), sum(satisfied),
+       sum(nps), sum(promoters), sum(detractors)
+FROM (
+    SELECT x.day, x.team_id, x.rep_id, 1 AS sent, 0 AS responses, 0 AS csat, 0 AS csat_score, 0 AS satisfied,
+           0 AS nps, 0 AS promoters, 0 AS detractors
+    FROM sent x JOIN pairs p ON p.team_id = x.team_id AND p.day = x.day
+    UNION ALL
+    SELECT x.day, x.team_id, x.rep_id, 0, 1,
+           (x.kind = 'csat')::int, CASE WHEN x.kind = 'csat' THEN x.score ELSE 0 END,
+           (x.kind = 'csat' AND x.score >= 4)::int,
+           (x.kind = 'nps')::int, (x.kind = 'nps' AND x.score >= 9)::int, (x.kind = 'nps' AND x.score <= 6)::int
+    FROM answered x JOIN pairs p ON p.team_id = x.team_id AND p.day = x.day
+) AS merged
+GROUP BY day, team_id, rep_id
+"""
+
+# One row per case and moment it is counted on: opened, solved, first answered, and overdue (its
+# respond-by time passed with no response, solution or closing by then), each on its local day.
+CASES = f"""
+WITH {PAIRS},
+moments AS MATERIALIZED (
+    SELECT c.team_id, c.owner_id AS rep_id, m.what, {_local("m.at")} AS day
+    FROM cases_case c
+    JOIN accounts_team t ON t.id = c.team_id
+    CROSS JOIN LATERAL (VALUES
+        ('opened', c.created_at),
+        ('solved', c.solved_at),
+        ('responded', c.first_response_at),
+        ('overdue', CASE WHEN c.due_at < statement_timestamp()
+                          AND (c.first_response_at IS NULL OR c.first_response_at > c.due_at)
+                          AND (c.solved_at IS NULL OR c.solved_at > c.due_at)
+                          AND (c.closed_at IS NULL OR c.closed_at > c.due_at) THEN c.due_at END)
+    ) AS m(what, at)
+    WHERE c.team_id = ANY(%(team_ids)s) AND m.at >= %(start)s AND m.at < %(end)s
+)
+SELECT x.day, x.team_id, x.rep_id,
+       count(*) FILTER (WHERE x.what = 'opened'), count(*) FILTER (WHERE x.what = 'solved'),
+       count(*) FILTER (WHERE x.what = 'responded'), count(*) FILTER (WHERE x.what = 'overdue')
+FROM moments x JOIN pairs p ON p.team_id = x.team_id AND p.day = x.day
+GROUP BY x.day, x.team_id, x.rep_id
+"""
+
+CASE_TIMES = f"""
+WITH {PAIRS},
+timed AS MATERIALIZED (
+    SELECT c.team_id, c.owner_id AS rep_id, m.measure, m.minutes, {_local("m.at")} AS day
+    FROM cases_case c
+    JOIN accounts_team t ON t.id = c.team_id
+    CROSS JOIN LATERAL (VALUES
+        ('response', c.first_response_at, c.response_minutes),
+        ('solution', c.solved_at, c.solution_minutes)
+    ) AS m(measure, at, minutes)
+    WHERE c.team_id = ANY(%(team_ids)s) AND m.at >= %(start)s AND m.at < %(end)s
+)
+SELECT x.day, x.team_id, x.rep_id, x.measure, x.minutes, count(*)
+FROM timed x JOIN pairs p ON p.team_id = x.team_id AND p.day = x.day
+GROUP BY x.day, x.team_id, x.rep_id, x.measure, x.minutes
+"""
+
+
 @dataclass(frozen=True)
 class Table:
     """One daily figure table: the columns of its grain (its unique constraint) and of its figures, and the
@@ -344,6 +418,36 @@ STATEMENTS = [
     ),
     Table("analytics_dailyactivityfigure", "activityfigure_unique_grain", (*DAY_GRAIN, "kind"), ("count",), ACTIVITIES),
     Table("analytics_dailyfollowupfigure", "followupfigure_unique_grain", DAY_GRAIN, ("done", "overdue"), FOLLOW_UPS),
+    Table(
+        "analytics_dailysatisfactionfigure",
+        "satisfactionfigure_unique_grain",
+        DAY_GRAIN,
+        (
+            "surveys_sent",
+            "responses",
+            "csat_responses",
+            "csat_score_total",
+            "csat_satisfied",
+            "nps_responses",
+            "nps_promoters",
+            "nps_detractors",
+        ),
+        SATISFACTION,
+    ),
+    Table(
+        "analytics_dailycasefigure",
+        "casefigure_unique_grain",
+        DAY_GRAIN,
+        ("opened", "solved", "responded", "overdue"),
+        CASES,
+    ),
+    Table(
+        "analytics_dailycaseduration",
+        "caseduration_unique_grain",
+        (*DAY_GRAIN, "measure", "minutes"),
+        ("count",),
+        CASE_TIMES,
+    ),
 ]
 
 # The grouping and the running totals sort and hash a year of history: in memory, not on disk.

@@ -36,6 +36,12 @@ def response_hours(priority: str) -> int:
     return int(settings.CASE_RESPONSE_HOURS[priority])
 
 
+def _minutes_between(start, end) -> int | None:
+    if start is None or end is None:
+        return None
+    return max(0, int((end - start).total_seconds() // 60))
+
+
 class CaseQuerySet(OwnedQuerySet):
     """Visible as deals are: the owner, the managers of its team and of its owner's teams, admins."""
 
@@ -71,6 +77,12 @@ class Case(SyncedModel, TimeStampedModel):
     first_response_at = models.DateTimeField(_("first response at"), null=True, blank=True)
     solved_at = models.DateTimeField(_("solved at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Whole minutes from opening to the first response and to the solution, kept with the times they
+    # follow from (`derive`): the KPI rollups group them for exact medians on any database.
+    response_minutes = models.PositiveIntegerField(
+        _("minutes to first response"), null=True, blank=True, editable=False
+    )
+    solution_minutes = models.PositiveIntegerField(_("minutes to solution"), null=True, blank=True, editable=False)
 
     objects = CaseQuerySet.as_manager()
 
@@ -92,6 +104,17 @@ class Case(SyncedModel, TimeStampedModel):
 
     def get_absolute_url(self):
         return reverse("cases:case_detail", args=[self.pk])
+
+    def save(self, *args, **kwargs):
+        self.derive()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "response_minutes", "solution_minutes"}
+        super().save(*args, **kwargs)
+
+    def derive(self) -> None:
+        """Set the minutes to first response and to solution from the case's times."""
+        self.response_minutes = _minutes_between(self.created_at, self.first_response_at)
+        self.solution_minutes = _minutes_between(self.created_at, self.solved_at)
 
     def clean(self):
         errors = {}

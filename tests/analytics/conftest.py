@@ -26,7 +26,7 @@ import pytest
 
 from crm.models import ActivityKind, FollowUpStatus
 from tests import factories as f
-from tests.analytics.builders import DAY, at, make_activity, make_deal, make_follow_up
+from tests.analytics.builders import DAY, at, make_activity, make_case, make_deal, make_follow_up, make_survey
 
 
 @pytest.fixture
@@ -91,5 +91,29 @@ def scenario(world):
     ]:
         make_follow_up(assignee=rep, team=a, due_at=due, status=status, completed_at=completed, created_at=created)
     make_follow_up(assignee=rep2, team=a, due_at=on("12:00", -5), created_at=long_ago)
+
+    # Support cases (rep_a1 on DAY: opened 2, solved 2, first answered 2, overdue 1; times to first
+    # response 90 and 600 minutes, to solution 360 and 1620 minutes). See tests/analytics/test_support_figures.py.
+    make_case(owner=rep, team=a, created_at=on("09:00"), first_response_at=on("10:30"), solved_at=on("15:00"))
+    make_case(owner=rep, team=a, created_at=on("08:00", -1), priority="urgent", solved_at=on("11:00"))
+    make_case(owner=rep, team=a, created_at=on("20:00", -1), priority="high", first_response_at=on("06:00"))
+    make_case(owner=rep, team=a, created_at=on("10:00"), priority="low")
+    make_case(owner=rep2, team=a, created_at=on("11:00"), priority="urgent", first_response_at=on("11:30"))
+    make_case(owner=world.rep_b, team=b, created_at=on("11:00", team=b), first_response_at=on("12:00", team=b))
+
+    # Surveys (rep_a1 on DAY: 3 sent, 5 answered; CSAT 5 and 2; NPS 10, 6 and 8; rep_a2: CSAT 4).
+    for kind, sent, score, answered in [
+        ("csat", on("09:00", -3), 5, on("10:00")),
+        ("csat", on("09:00"), 2, on("12:00")),
+        ("nps", on("09:00"), 10, on("13:00")),
+        ("nps", on("10:00", -1), 6, on("14:00")),
+        ("nps", on("11:00"), None, None),
+        ("nps", on("11:00", -2), 8, on("16:00")),
+    ]:
+        make_survey(owner=rep, team=a, kind=kind, sent_at=sent, score=score, responded_at=answered)
+    make_survey(owner=rep2, team=a, kind="csat", sent_at=on("09:00", -1), score=4, responded_at=on("09:30"))
+    make_survey(
+        owner=world.rep_b, team=b, kind="csat", sent_at=on("09:00", team=b), score=1, responded_at=on("10:00", team=b)
+    )
 
     return SimpleNamespace(world=world, deals=deals, day=DAY, reason=reason)

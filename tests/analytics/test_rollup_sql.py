@@ -15,7 +15,7 @@ from analytics.models import RollupDay
 from crm.models import ActivityKind, FollowUpStatus
 from pipeline.models import Deal, StageKind
 from tests import factories as f
-from tests.analytics.builders import DAY, make_deal, make_follow_up
+from tests.analytics.builders import DAY, make_case, make_deal, make_follow_up, make_survey
 
 pytestmark = pytest.mark.postgres
 
@@ -135,6 +135,32 @@ def test_a_random_world_in_three_zones_one_with_a_clock_change_matches_on_every_
                 created_at=created,
                 status=status,
                 completed_at=None if rng.random() < 0.1 else completed,
+            )
+        for _number in range(15):
+            opened = _instant(rng, team, days_before=14)
+            answered = opened + timedelta(minutes=rng.randint(1, 3000)) if rng.random() < 0.7 else None
+            solved = opened + timedelta(minutes=rng.randint(30, 6000)) if rng.random() < 0.6 else None
+            closed = solved + timedelta(hours=rng.randint(1, 48)) if solved and rng.random() < 0.3 else None
+            make_case(
+                owner=rng.choice(reps[team.pk]),
+                team=team,
+                created_at=opened,
+                priority=rng.choice(["low", "normal", "high", "urgent"]),
+                first_response_at=answered,
+                solved_at=solved,
+                closed_at=closed,
+            )
+        for _number in range(15):
+            kind = rng.choice(["csat", "nps"])
+            sent = _instant(rng, team, days_before=14)
+            answered = rng.random() < 0.7
+            make_survey(
+                owner=rng.choice(reps[team.pk]),
+                team=team,
+                kind=kind,
+                sent_at=sent,
+                score=(rng.randint(1, 5) if kind == "csat" else rng.randint(0, 10)) if answered else None,
+                responded_at=sent + timedelta(hours=rng.randint(1, 100)) if answered else None,
             )
     days = [DAY + timedelta(days=offset) for offset in range(-12, 4)]
 
