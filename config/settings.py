@@ -17,6 +17,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -269,6 +270,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Two queues, so a long batch job never delays what people wait for: "realtime" carries reminders,
+# digests, webhook deliveries and survey sending; "batch" imports, rollups, exports, model training
+# and scoring, the nightly jobs. Routed by task name pattern (first match), so an app's new tasks land
+# with its others; a task no pattern names goes to "batch". A worker started without -Q consumes both
+# (make run, make worker); docker-compose.yml runs one worker per queue.
+CELERY_TASK_QUEUES = (Queue("realtime"), Queue("batch"))
+CELERY_TASK_DEFAULT_QUEUE = "batch"
+CELERY_TASK_ROUTES = (
+    [
+        ("notifications.tasks.*", {"queue": "realtime"}),
+        ("webhooks.tasks.*", {"queue": "realtime"}),
+        ("surveys.*", {"queue": "realtime"}),
+        ("transfers.*", {"queue": "batch"}),
+        ("analytics.*", {"queue": "batch"}),
+        ("assistant.*", {"queue": "batch"}),
+        ("pipeline.tasks.*", {"queue": "batch"}),
+        ("core.tasks.*", {"queue": "batch"}),
+    ],
+)
 
 # Email.
 if "EMAIL_URL" in env:
