@@ -100,33 +100,59 @@ class SupportFigures:
                     rows[table].append(row)
         return rows
 
-    def _sums(self, model, by: tuple[str, ...], fields: tuple[str, ...]) -> dict[tuple, dict]:
+    def _rows(self, model, fields: tuple[str, ...]) -> dict[tuple, dict]:
+        """{(day, rep id): totals} over the period: one grouped query, plus today's live rows."""
         result: dict[tuple, dict] = {}
-        rows = self.board.stored(model, deals=False)
-        sums = {name: Sum(name) for name in fields}
-        # values() with no names would give every column: the whole period is one aggregate.
-        stored = rows.values(*by).annotate(**sums) if by else [rows.aggregate(**sums)]
+        stored = (
+            self.board.stored(model, deals=False)
+            .values("day", "rep_id")
+            .annotate(**{name: Sum(name) for name in fields})
+        )
         for row in stored:
-            result[tuple(row[key] for key in by)] = {name: row[name] or 0 for name in fields}
+            result[(row["day"], row["rep_id"])] = {name: row[name] or 0 for name in fields}
         for row in self.live[model.__name__]:
-            totals = result.setdefault(tuple(getattr(row, key) for key in by), dict.fromkeys(fields, 0))
+            totals = result.setdefault((row.day, row.rep_id), dict.fromkeys(fields, 0))
             for name in fields:
                 totals[name] += getattr(row, name) or 0
         return result
 
-    def _durations(self, by: tuple[str, ...]) -> dict[tuple, dict[str, dict[int, int]]]:
-        """{key: {measure: {minutes: count}}} over the period."""
-        result: dict[tuple, dict] = defaultdict(lambda: {"response": defaultdict(int), "solution": defaultdict(int)})
+    @cached_property
+    def _durations(self) -> dict[tuple, dict[str, dict[int, int]]]:
+        """{(day, rep id): {measure: {minutes: count}}} over the period: one grouped query, plus today's live rows."""
+        result: dict[tuple, dict] = defaultdict(_no_times)
         stored = (
             self.board.stored(DailyCaseDuration, deals=False)
-            .values(*by, "measure", "minutes")
+            .values("day", "rep_id", "measure", "minutes")
             .annotate(total=Sum("count"))
         )
         for row in stored:
-            result[tuple(row[key] for key in by)][row["measure"]][row["minutes"]] += row["total"]
+            result[(row["day"], row["rep_id"])][row["measure"]][row["minutes"]] += row["total"]
         for row in self.live["DailyCaseDuration"]:
-            result[tuple(getattr(row, key) for key in by)][row.measure][row.minutes] += row.count
+            result[(row.day, row.rep_id)][row.measure][row.minutes] += row.count
         return result
+
+    @cached_property
+    def _satisfaction(self):
+        return self._rows(DailySatisfactionFigure, SATISFACTION_FIELDS)
+
+    @cached_property
+    def _cases(self):
+        return self._rows(DailyCaseFigure, CASE_FIELDS)
+
+    def _grouped(self, key) -> dict:
+        """The period's figures combined per `key(day, rep id)`."""
+        groups: dict = defaultdict(lambda: [defaultdict(int), defaultdict(int), _no_times()])
+        for index, rows in ((0, self._satisfaction), (1, self._cases)):
+            for (day, rep_id), values in rows.items():
+                totals = groups[key(day, rep_id)][index]
+                for name, value in values.items():
+                    totals[name] += value
+        for (day, rep_id), measures in self._durations.items():
+            times = groups[key(day, rep_id)][2]
+            for measure, counts in measures.items():
+                for minutes, count in counts.items():
+                    times[measure][minutes] += count
+        return {group: self._combine(*parts) for group, parts in groups.items()}
 
     @staticmethod
     def _combine(satisfaction: dict, cases: dict, durations: dict) -> dict:
@@ -138,57 +164,30 @@ class SupportFigures:
 
     @cached_property
     def headline(self) -> dict:
-        satisfaction = self._sums(DailySatisfactionFigure, (), SATISFACTION_FIELDS).get((), {})
-        cases = self._sums(DailyCaseFigure, (), CASE_FIELDS).get((), {})
-        return self._combine(satisfaction, cases, self._durations(()).get((), {}))
+        return self._grouped(lambda day, rep_id: None).get(None) or self._combine({}, {}, {})
 
     @cached_property
     def per_rep(self) -> list[dict]:
-        satisfaction = self._sums(DailySatisfactionFigure, ("rep_id",), SATISFACTION_FIELDS)
-        cases = self._sums(DailyCaseFigure, ("rep_id",), CASE_FIELDS)
-        durations = self._durations(("rep_id",))
-        keys = set(satisfaction) | set(cases) | set(durations)
-        users = apps.get_model("accounts", "User").objects.in_bulk([key[0] for key in keys])
-        rows = [
-            {
-                "rep": users.get(key[0]),
-                **self._combine(satisfaction.get(key, {}), cases.get(key, {}), durations.get(key, {})),
-            }
-            for key in keys
-        ]
+        grouped = self._grouped(lambda day, rep_id: rep_id)
+        users = apps.get_model("accounts", "User").objects.in_bulk(list(grouped))
+        rows = [{"rep": users.get(rep_id), **figures} for rep_id, figures in grouped.items()]
         return sorted(rows, key=lambda row: str(row["rep"] or ""))
 
     @cached_property
     def trend(self) -> list[dict]:
         """Per week (Monday to Sunday) of the period: the same figures, oldest week first."""
-        satisfaction = self._sums(DailySatisfactionFigure, ("day",), SATISFACTION_FIELDS)
-        cases = self._sums(DailyCaseFigure, ("day",), CASE_FIELDS)
-        durations = self._durations(("day",))
+        grouped = self._grouped(lambda day, rep_id: day - timedelta(days=day.weekday()))
         start = self.board.period.start - timedelta(days=self.board.period.start.weekday())
         weeks = []
         week = start
         while week <= self.board.period.end:
             weeks.append(week)
             week += timedelta(days=7)
-        grouped = {
-            week: [defaultdict(int), defaultdict(int), {"response": defaultdict(int), "solution": defaultdict(int)}]
-            for week in weeks
-        }
+        return [{"week": week, **(grouped.get(week) or self._combine({}, {}, {}))} for week in weeks]
 
-        def week_of(day):
-            return day - timedelta(days=day.weekday())
 
-        for (day,), values in satisfaction.items():
-            for name, value in values.items():
-                grouped[week_of(day)][0][name] += value
-        for (day,), values in cases.items():
-            for name, value in values.items():
-                grouped[week_of(day)][1][name] += value
-        for (day,), measures in durations.items():
-            for measure, counts in measures.items():
-                for minutes, count in counts.items():
-                    grouped[week_of(day)][2][measure][minutes] += count
-        return [{"week": week, **self._combine(*grouped[week])} for week in weeks]
+def _no_times() -> dict:
+    return {"response": defaultdict(int), "solution": defaultdict(int)}
 
 
 # Drill-down: the responses and cases behind a figure ----------------------------------

@@ -173,3 +173,35 @@ def test_a_rep_sees_only_their_own_support_figures_and_records(client, scenario)
     client.force_login(w.rep_a2)
     drill = client.get(_url("analytics:support_drilldown", figure="cases_opened"))
     assert drill.context["paginator"].count == 1
+
+
+def test_support_panel_and_drilldown_queries_do_not_grow_with_the_data(client, scenario, django_assert_max_num_queries):
+    from analytics.support import SupportFigures
+    from tests.analytics.builders import at, make_case, make_survey
+
+    w = scenario.world
+
+    def count_queries():
+        _rolled(scenario)
+        board = _board(w.manager_a)
+        board.teams  # noqa: B018  (the board's own reads are not the panel's)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as panel:
+            support = SupportFigures(board)
+            support.headline, support.per_rep, support.trend  # noqa: B018
+        client.force_login(w.manager_a)
+        with CaptureQueriesContext(connection) as drill:
+            client.get(_url("analytics:support_drilldown", figure="cases_opened"))
+        return len(panel.captured_queries), len(drill.captured_queries)
+
+    small = count_queries()
+    for minute in range(40):
+        opened = at(w.team_a, DAY, "08:00") + timedelta(minutes=minute)
+        make_case(
+            owner=w.rep_a2, team=w.team_a, created_at=opened, first_response_at=opened + timedelta(minutes=minute)
+        )
+        make_survey(owner=w.rep_a2, team=w.team_a, kind="nps", sent_at=opened, score=minute % 11, responded_at=opened)
+    assert count_queries() == small
+    assert small[0] <= 4  # three grouped reads and the reps' names
