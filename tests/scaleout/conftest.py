@@ -19,7 +19,7 @@ from tests.scaleout.replica import StreamingReplica, free_port
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
-def test_database_url() -> str:
+def database_url_for_processes() -> str:
     """The test database (pytest-django's), as a URL for processes the test starts."""
     params = connection.settings_dict
     credentials = quote(params["USER"] or "", safe="")
@@ -118,7 +118,7 @@ def web_server(tmp_path):
     servers = []
 
     def start(**environment) -> WebServer:
-        server = WebServer(tmp_path, {"DATABASE_URL": test_database_url(), **environment})
+        server = WebServer(tmp_path, {"DATABASE_URL": database_url_for_processes(), **environment})
         servers.append(server)
         return server
 
