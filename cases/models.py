@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.fields import CleanCharField, CleanTextField
 from core.models import SyncedModel, TimeStampedModel
@@ -24,7 +25,7 @@ class CaseStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", _("In progress")
     WAITING_ON_CUSTOMER = "waiting_on_customer", _("Waiting on customer")
     SOLVED = "solved", _("Solved")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("support case status", "Closed")
 
 
 # Statuses in which the case still needs work from the team.
