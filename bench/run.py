@@ -132,14 +132,14 @@ def manage(env: dict, *args: str) -> None:
 
 
 class Gunicorn:
-    """gunicorn config.wsgi with 2 workers, as docker-compose runs it (minus the access log)."""
+    """gunicorn config.wsgi with 2 workers (--web-workers), as docker-compose runs it (minus the access log)."""
 
-    def __init__(self, env: dict, port: int, memory: MemorySampler):
-        self.env, self.port, self.memory = env, port, memory
+    def __init__(self, env: dict, port: int, memory: MemorySampler, workers: int = 2):
+        self.env, self.port, self.memory, self.workers = env, port, memory, workers
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Gunicorn":
-        command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", "2"]
+        command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--workers", str(self.workers)]
         command += ["--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"]
         self.process = subprocess.Popen(command, cwd=BASE_DIR, env=self.env)
         self.memory.watch("web_master", self.process.pid, "web_worker")
@@ -710,6 +710,9 @@ def parse_args(argv):
     )
     parser.add_argument("--ops", help=f"comma-separated subset of: {', '.join(HTTP_OPS + BATCH_OPS)}")
     parser.add_argument("--skip-seed", action="store_true", help="use the database as it is")
+    parser.add_argument(
+        "--web-workers", type=int, default=2, help="gunicorn workers (default 2, as docker-compose.yml); scale-out runs"
+    )
     parser.add_argument("--no-json", action="store_true", help="print the table only")
     return parser.parse_args(argv)
 
@@ -798,7 +801,7 @@ def main(argv=None) -> int:
             fx = Fixtures()
             ctx.tokens = create_tokens([fx.admin, fx.manager, fx.rep])
             sessions = {"rep": create_session(fx.rep), "manager": create_session(fx.manager)}
-            with Gunicorn(env, port, memory):
+            with Gunicorn(env, port, memory, workers=args.web_workers):
                 for op in http_ops:
                     crashed |= run_op(results, op, lambda op=op: globals()[f"op_{op}"](ctx, fx, sessions))
         batch_ops = [op for op in BATCH_OPS if op in ops and op != "rollup_full"]
@@ -828,7 +831,7 @@ def main(argv=None) -> int:
                 "think_s": args.think,
                 "warmup_s": warmup,
                 "window_s": duration,
-                "gunicorn_workers": 2,
+                "gunicorn_workers": args.web_workers,
             },
             "machine": machine_info(connect),
             "results": results + memory_rows,
