@@ -42,15 +42,28 @@ class BilingualNameModel(models.Model):
         return self.name
 
 
-class SyncedModel(models.Model):
-    """A record REST clients keep a copy of.
+class VersionedModel(models.Model):
+    """A record whose `version` grows with every write: ETag / If-Match, and stale-edit checks.
 
-    `version` grows with every write (ETag / If-Match, and the board's stale-move
-    check); `change_seq` is the record's place in the global change order that
-    incremental sync reads (see core/sync.py).
+    The service that writes the record gives it its next version (core.services.save_changed,
+    save_new_version, the batch writers, core.sync.stamp_written(bump_version=True)); save()
+    itself never does, so set-wise writes and one-record saves follow the one rule.
     """
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class SyncedModel(VersionedModel):
+    """A record REST clients keep a copy of.
+
+    `version` (VersionedModel) grows with every write (ETag / If-Match, and the board's
+    stale-move check); `change_seq` is the record's place in the global change order that
+    incremental sync reads (see core/sync.py).
+    """
+
     change_seq = models.BigIntegerField(_("change sequence"), default=0, editable=False, db_index=True)
 
     class Meta:
@@ -127,26 +140,6 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"{self.key} ({self.method} {self.path})"
-
-
-class VersionedModel(models.Model):
-    """A record whose every save bumps `version`, for ETag / If-Match on records without sync.
-
-    The API locks the row before comparing If-Match (core/api/viewsets.py), so
-    the read-and-increment here is serialized for the writes that ask for it.
-    """
-
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            self.version += 1
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version"}
-        super().save(*args, **kwargs)
 
 
 class FormToken(models.Model):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -148,8 +149,29 @@ def save_changed(record, before: dict) -> list[str]:
     """
     columns = changed_columns(record, before)
     names = {field.name for field in record._meta.concrete_fields}
+    if "version" in names and "version" not in columns:
+        # Its next version (see save_new_version); the row is locked since the read, so +1 is exact.
+        record.version = before["version"] + 1
+        columns.append("version")
     record.save(update_fields=[*columns, *(["updated_at"] if "updated_at" in names else [])])
     return columns
+
+
+def save_new_version(record, *, update_fields=None) -> None:
+    """Save a changed record (a core.models.VersionedModel) as its next version.
+
+    Versions move one way only: the service that writes a record gives it its next version
+    (here; save_changed; the batch writers set the column in their statements, and
+    core.sync.stamp_written(bump_version=True) does for rows changed set-wise). A model's
+    save() never does. The increment is part of the UPDATE (an F expression), so a copy read
+    before another writer's change still counts both; the new number is read back (ETags).
+    """
+    names = {field.name for field in record._meta.concrete_fields}
+    if update_fields is not None:
+        update_fields = {*update_fields, "version", *(["updated_at"] if "updated_at" in names else [])}
+    record.version = F("version") + 1
+    record.save(update_fields=update_fields)
+    record.refresh_from_db(fields=["version"])
 
 
 def column_values(record) -> dict:

@@ -4,14 +4,14 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.services import mark_dirty_for, mark_dirty_since
 from core import sync
 from core.exceptions import StaleVersionError
-from core.services import Ownership, changed_columns, column_values, resolve_owner_and_team
+from core.services import Ownership, changed_columns, column_values, resolve_owner_and_team, save_new_version
 from pipeline.models import Deal, Pipeline, Stage, StageChange, StageKind
 from webhooks import events as webhook_events
 
@@ -92,9 +92,7 @@ def _lock(deal: Deal, expected_version: int | None) -> Deal:
 
 
 def _save(deal: Deal, update_fields: list[str] | None = None) -> Deal:
-    deal.version = F("version") + 1
-    deal.save(update_fields=None if update_fields is None else [*update_fields, "version", "updated_at"])
-    deal.refresh_from_db(fields=["version"])
+    save_new_version(deal, update_fields=update_fields)
     return deal
 
 
@@ -260,7 +258,7 @@ def pipeline_update(*, pipeline: Pipeline, by, **fields) -> Pipeline:
     for name, value in fields.items():
         setattr(pipeline, name, value)
     pipeline.full_clean()
-    pipeline.save()
+    save_new_version(pipeline)
     return pipeline
 
 

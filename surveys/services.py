@@ -30,6 +30,7 @@ from analytics.services import mark_dirty_for
 from core import formatting, sync
 from core.i18n import supported_languages, user_locale
 from core.querysets import is_admin
+from core.services import save_new_version
 from core.text import clean_text
 from crm.models import Contact, PreferredChannel
 from surveys import tokens
@@ -84,7 +85,7 @@ def survey_template_update(*, template: SurveyTemplate, by, pipelines=None, **fi
     for name, value in fields.items():
         setattr(template, name, value)
     template.full_clean()
-    template.save()
+    save_new_version(template)
     if pipelines is not None:
         template.pipelines.set(pipelines)
     return template

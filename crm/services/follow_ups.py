@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import follow_up_assignees
 from analytics.services import mark_dirty_since
 from core.querysets import is_admin
-from core.services import lock_current, resolve_owner_and_team, save_changed
+from core.services import lock_current, resolve_owner_and_team, save_changed, save_new_version
 from crm.models import Company, Contact, FollowUp, FollowUpKind, FollowUpStatus, ReminderState
 from crm.services.records import _apply
 
@@ -71,7 +71,7 @@ def _follow_up_days_dirty(follow_up: FollowUp, *, since: datetime | None, reason
 def follow_up_complete(*, follow_up: FollowUp, by) -> FollowUp:
     follow_up.status = FollowUpStatus.DONE
     follow_up.completed_at = timezone.now()
-    follow_up.save(update_fields=["status", "completed_at", "updated_at"])
+    save_new_version(follow_up, update_fields=["status", "completed_at", "updated_at"])
     return follow_up
 
 
@@ -86,7 +86,7 @@ def follow_up_reschedule(*, follow_up: FollowUp, by, due_at: datetime, remind_at
     follow_up.reminder_attempts = 0
     follow_up.reminder_error = ""
     follow_up.full_clean()
-    follow_up.save()
+    save_new_version(follow_up)
     return follow_up
 
 
@@ -129,7 +129,7 @@ def follow_up_reassign(*, follow_up: FollowUp, by, assignee) -> FollowUp:
     follow_up.reminder_attempts = 0
     follow_up.reminder_error = ""
     follow_up.full_clean()
-    follow_up.save()
+    save_new_version(follow_up)
     return follow_up
 
 
@@ -139,7 +139,7 @@ def follow_up_reopen(*, follow_up: FollowUp, by) -> FollowUp:
     _follow_up_days_dirty(follow_up, since=follow_up.completed_at, reason="follow-up reopened")
     follow_up.status = FollowUpStatus.OPEN
     follow_up.completed_at = None
-    follow_up.save(update_fields=["status", "completed_at", "updated_at"])
+    save_new_version(follow_up, update_fields=["status", "completed_at", "updated_at"])
     return follow_up
 
 
@@ -174,7 +174,7 @@ def follow_up_update(*, follow_up: FollowUp, by, **fields) -> FollowUp:
             _follow_up_days_dirty(follow_up, since=since, reason="follow-up cancelled")
             follow_up.status = status
             follow_up.completed_at = None
-            follow_up.save(update_fields=["status", "completed_at", "updated_at"])
+            save_new_version(follow_up, update_fields=["status", "completed_at", "updated_at"])
     return follow_up
 
 
