@@ -69,7 +69,8 @@ def _render(request, template, context, *, status=200, language):
     # A personal page: never stored by shared caches, never indexed.
     response.headers["Cache-Control"] = "no-store, private"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    # The link carries the token: never sent to another site (same-origin keeps the form's CSRF Origin check).
+    response.headers["Referrer-Policy"] = "same-origin"
     return response
 
 
