@@ -9,7 +9,16 @@ class PipelineConfig(AppConfig):
     def ready(self):
         # Deals are synced (changes/ endpoint) and sent to webhooks in their API shape.
         from core.api import sync
+        from crm import hooks
         from pipeline.api.serializers import DealSerializer
         from pipeline.models import Deal
 
         sync.register(Deal, DealSerializer, route="deals")
+        # Deals belong to companies and contacts: crm's writes learn of them here (crm imports no pipeline).
+        hooks.register_dependent(
+            Deal,
+            updated_event="deal.updated",
+            company_delete_refusal=_(
+                "This company has deals. Delete or move its deals to another company before deleting it."
+            ),
+        )

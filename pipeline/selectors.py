@@ -31,7 +31,7 @@ def deals_closing_this_month(*, user, today=None):
 def quiet_open_deals(*, deals, now=None, limit: int | None = None) -> list[Deal]:
     """The open deals among `deals` whose customer has gone cold, quietest first: the one rule of "going cold".
 
-    My day (`going_cold`) and the nightly follow-ups (crm.services.going_cold_follow_ups_create)
+    My day (`going_cold`) and the nightly follow-ups (pipeline.automations.going_cold_follow_ups_create)
     both read it, so they always agree. A deal is quiet when nothing was logged on it, its
     company or its contact for its team's going-cold days; a deal without any activity counts
     from its creation. A team with 0 going-cold days has the alert switched off (README).

@@ -12,6 +12,7 @@ from analytics.services import mark_dirty_for, mark_dirty_since
 from core import sync
 from core.exceptions import StaleVersionError
 from core.services import Ownership, changed_columns, column_values, resolve_owner_and_team, save_new_version
+from pipeline.automations import after_sale_checkins_schedule
 from pipeline.models import Deal, Pipeline, Stage, StageChange, StageKind
 from webhooks import events as webhook_events
 
@@ -71,8 +72,6 @@ def deal_create(
 
 
 def _after_sale(*, deal: Deal, by) -> None:
-    # crm imports pipeline models; importing crm.services here, not at module level, avoids the cycle.
-    from crm.services import after_sale_checkins_schedule
     from surveys.services import after_sale_surveys_queue
 
     after_sale_checkins_schedule(deal=deal, by=by)

@@ -7,7 +7,6 @@ One module per concern:
 - batch: the batch-write engine of imports and bulk upserts (customers_write_many)
 - activities: logging and correcting activities, the contact's "last contacted"
 - follow_ups: scheduling and changing follow-ups
-- automations: follow-ups Safqa schedules by itself (going cold, after-sale check-ins)
 - outcomes: finishing a follow-up with its outcome and next step in one call
 - tags: tags
 
@@ -15,7 +14,6 @@ Every public name is importable from `crm.services` itself.
 """
 
 from crm.services.activities import CONTACT_KINDS, activity_delete, activity_log, activity_update
-from crm.services.automations import after_sale_checkins_schedule, going_cold_follow_ups_create
 from crm.services.batch import customers_write_many
 from crm.services.customers import (
     company_create,
@@ -27,6 +25,7 @@ from crm.services.customers import (
     customers_delete_many,
 )
 from crm.services.follow_ups import (
+    can_assign_follow_up,
     follow_up_complete,
     follow_up_delete,
     follow_up_reassign,
@@ -56,7 +55,7 @@ __all__ = [
     "activity_log",
     "activity_log_with_next_step",
     "activity_update",
-    "after_sale_checkins_schedule",
+    "can_assign_follow_up",
     "company_create",
     "company_delete",
     "company_update",
@@ -74,7 +73,6 @@ __all__ = [
     "follow_up_schedule",
     "follow_up_snooze",
     "follow_up_update",
-    "going_cold_follow_ups_create",
     "next_step_due",
     "tag_create",
     "tag_delete",

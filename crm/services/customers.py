@@ -2,10 +2,10 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.translation import gettext_lazy as _
 
 from core import bulk, sync
 from core.services import Ownership, lock_current, save_changed
+from crm import hooks
 from crm.models import Company, Contact
 from crm.services.records import Write, _changed_record, _new_record, _next_version
 from webhooks import events as webhook_events
@@ -74,12 +74,11 @@ def contact_update(*, contact: Contact, by, tags=None, expected_version: int | N
 
 @transaction.atomic
 def company_delete(*, company: Company, by, expected_version: int | None = None) -> None:
-    """Delete a company; refused while deals refer to it. Its contacts stay, without a company."""
+    """Delete a company; refused while deals (crm.hooks) refer to it. Its contacts stay, without a company."""
     _next_version(company, expected_version)
-    if company.deals.exists():
-        raise ValidationError(
-            _("This company has deals. Delete or move its deals to another company before deleting it.")
-        )
+    for dependent in hooks.dependents():
+        if dependent.model.objects.filter(company_id=company.pk).exists():
+            raise ValidationError(dependent.company_delete_refusal)
     contact_ids = list(company.contacts.values_list("pk", flat=True))
     pk = company.pk
     company.delete()
@@ -93,18 +92,20 @@ def company_delete(*, company: Company, by, expected_version: int | None = None)
 
 @transaction.atomic
 def contact_delete(*, contact: Contact, by, expected_version: int | None = None) -> None:
-    """Delete a contact with its activities and follow-ups; its deals stay, without a contact."""
-    from pipeline.models import Deal
-
+    """Delete a contact with its activities and follow-ups; its deals (crm.hooks) stay, without a contact."""
     _next_version(contact, expected_version)
-    deal_ids = list(contact.deals.values_list("pk", flat=True))
+    orphaned = [
+        (dependent, list(dependent.model.objects.filter(contact_id=contact.pk).values_list("pk", flat=True)))
+        for dependent in hooks.dependents()
+    ]
     pk = contact.pk
     contact.delete()
     contact.pk = pk
     # The tombstone and the deals that lost their contact take their change numbers last (core/sync.py).
-    sync.stamp_many(deal_ids, Deal, bump_version=True)
-    for deal in Deal.objects.filter(pk__in=deal_ids):
-        webhook_events.emit("deal.updated", deal)
+    for dependent, ids in orphaned:
+        sync.stamp_many(ids, dependent.model, bump_version=True)
+        for record in dependent.model.objects.filter(pk__in=ids):
+            webhook_events.emit(dependent.updated_event, record)
     webhook_events.emit_deleted("contact.deleted", sync.tombstone_write(contact))
 
 
@@ -112,34 +113,38 @@ def contact_delete(*, contact: Contact, by, expected_version: int | None = None)
 def customers_delete_many(*, model, by, records) -> int:
     """Delete many companies or contacts as company_delete / contact_delete do, a few statements per thousand.
 
-    Used to undo an import. Companies with deals are refused (nothing is deleted).
+    Used to undo an import. Companies with deals (crm.hooks) are refused (nothing is deleted).
     Callers check `by` may edit the records, as for the one-record services.
     """
-    from pipeline.models import Deal
-
     records = sorted(records, key=lambda record: record.pk)
     ids = [record.pk for record in records]
     if not ids:
         return 0
     bulk.lock_rows(model, ids)
     if model is Company:
-        if Deal.objects.filter(company_id__in=ids).exists():
-            raise ValidationError(
-                _("This company has deals. Delete or move its deals to another company before deleting it.")
-            )
-        orphaned_model, orphaned = (
-            Contact,
-            list(Contact.objects.filter(company_id__in=ids).values_list("pk", flat=True)),
-        )
+        for dependent in hooks.dependents():
+            if dependent.model.objects.filter(company_id__in=ids).exists():
+                raise ValidationError(dependent.company_delete_refusal)
+        orphaned = [
+            (Contact, "contact.updated", list(Contact.objects.filter(company_id__in=ids).values_list("pk", flat=True)))
+        ]
     else:
-        orphaned_model, orphaned = Deal, list(Deal.objects.filter(contact_id__in=ids).values_list("pk", flat=True))
+        orphaned = [
+            (
+                dependent.model,
+                dependent.updated_event,
+                list(dependent.model.objects.filter(contact_id__in=ids).values_list("pk", flat=True)),
+            )
+            for dependent in hooks.dependents()
+        ]
     for start in range(0, len(ids), 5000):
         model.objects.filter(pk__in=ids[start : start + 5000]).delete()
     # Rows that lost their company or contact, then the tombstones: numbered last (core/sync.py).
-    sync.stamp_written(orphaned_model, orphaned, bump_version=True)
+    for orphaned_model, _event, orphaned_ids in orphaned:
+        sync.stamp_written(orphaned_model, orphaned_ids, bump_version=True)
     stones = sync.tombstone_write_many(model, records)
-    event = "contact.updated" if orphaned_model is Contact else "deal.updated"
-    webhook_events.emit_many(event, orphaned_model.objects.filter(pk__in=orphaned))
+    for orphaned_model, event, orphaned_ids in orphaned:
+        webhook_events.emit_many(event, orphaned_model.objects.filter(pk__in=orphaned_ids))
     if model is Contact:
         webhook_events.emit_deleted_many("contact.deleted", stones)
     return len(ids)

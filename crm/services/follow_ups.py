@@ -31,7 +31,7 @@ def follow_up_schedule(
 ) -> FollowUp:
     """Schedule a follow-up; its reminder defaults to the assignee's offset before it is due."""
     assignee = assignee or by
-    if not _can_assign_follow_up(by=by, assignee=assignee):
+    if not can_assign_follow_up(by=by, assignee=assignee):
         raise ValidationError({"assignee": _("You can only hand follow-ups to people in your teams.")})
     _assignee, team = resolve_owner_and_team(by=assignee)
     if remind_at is None:
@@ -102,7 +102,7 @@ def follow_up_snooze(*, follow_up: FollowUp, by, now: datetime | None = None) ->
     return follow_up_reschedule(follow_up=follow_up, by=by, due_at=due_at)
 
 
-def _can_assign_follow_up(*, by, assignee) -> bool:
+def can_assign_follow_up(*, by, assignee) -> bool:
     """A follow-up may go to oneself, a teammate, anyone in a team one manages, or anyone (admin)."""
     if assignee.pk == by.pk or is_admin(by):
         return True
@@ -112,7 +112,7 @@ def _can_assign_follow_up(*, by, assignee) -> bool:
 @transaction.atomic
 def follow_up_reassign(*, follow_up: FollowUp, by, assignee) -> FollowUp:
     """Hand a follow-up to someone else; its reminder is armed again for them."""
-    if not _can_assign_follow_up(by=by, assignee=assignee):
+    if not can_assign_follow_up(by=by, assignee=assignee):
         raise ValidationError({"assignee": _("You can only hand follow-ups to people in your teams.")})
     if assignee.pk == follow_up.assignee_id:
         return follow_up

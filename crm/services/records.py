@@ -11,6 +11,7 @@ from core import bulk
 from core.exceptions import StaleVersionError
 from core.querysets import is_admin
 from core.services import Ownership
+from crm import hooks
 from crm.models import Company, Contact
 
 # A change to any of these is a consent change: it moves the contact's consent_updated_at.
@@ -92,10 +93,13 @@ def _changed_record(model, ownership: Ownership, write: Write, stored_version: i
 
 
 def _refuse_leaving_customers(company: Company) -> None:
-    """A company moves to another team only alone: its contacts and deals must be in its team (their clean())."""
-    from pipeline.models import Deal
+    """A company moves to another team only alone: its contacts and deals must be in its team (their clean()).
 
-    if Contact.objects.filter(company_id=company.pk).exists() or Deal.objects.filter(company_id=company.pk).exists():
+    Deals, and any other app's records of a company, are those registered in crm.hooks.
+    """
+    if Contact.objects.filter(company_id=company.pk).exists() or any(
+        dependent.model.objects.filter(company_id=company.pk).exists() for dependent in hooks.dependents()
+    ):
         raise ValidationError(
             {"team": _("This company has contacts or deals in its team, so it cannot move to another team.")}
         )

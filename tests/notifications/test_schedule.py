@@ -20,7 +20,7 @@ def test_beat_runs_the_dispatcher_every_minute_the_digest_check_every_quarter_ho
     assert schedule["reminders-dispatch"]["schedule"] == crontab()
     assert schedule["digests-send"]["task"] == "notifications.tasks.digests_send"
     assert schedule["digests-send"]["schedule"] == crontab(minute="*/15")
-    assert schedule["going-cold-follow-ups"]["task"] == "crm.tasks.going_cold_follow_ups_create"
+    assert schedule["going-cold-follow-ups"]["task"] == "pipeline.tasks.going_cold_follow_ups_create"
     assert schedule["going-cold-follow-ups"]["schedule"] == crontab(hour=1, minute=30)
     app.loader.import_default_modules()  # what a worker does at start: autodiscovery of tasks.py
     for name in ("reminders-dispatch", "digests-send", "going-cold-follow-ups"):

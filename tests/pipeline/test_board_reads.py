@@ -81,7 +81,7 @@ def test_going_cold_days_zero_switches_the_alert_off_on_my_day(client, world):
 
 
 def test_my_day_and_the_nightly_follow_ups_agree_on_who_is_going_cold(world):
-    from crm.services import going_cold_follow_ups_create
+    from pipeline.automations import going_cold_follow_ups_create
 
     silent_team = f.TeamFactory(name="فريق بلا تنبيه", going_cold_days=0)
     f.MembershipFactory(user=world.rep_a1, team=silent_team)

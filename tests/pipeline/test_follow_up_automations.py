@@ -9,8 +9,8 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from crm import services, tasks
 from crm.models import Activity, FollowUp, FollowUpKind, FollowUpStatus
+from pipeline import automations, tasks
 from pipeline import services as deal_services
 from pipeline.models import Deal, StageKind
 from tests import factories as f
@@ -39,7 +39,7 @@ def test_going_cold_customer_gets_one_follow_up_for_the_deal_owner_and_a_second_
     now = datetime(2031, 3, 10, 1, 30, tzinfo=UTC)  # the nightly run: 04:30 in Riyadh
     _quiet(world.a1, 20, now=now)
 
-    [follow_up] = services.going_cold_follow_ups_create(now=now)
+    [follow_up] = automations.going_cold_follow_ups_create(now=now)
     assert follow_up.kind == FollowUpKind.GOING_COLD
     assert follow_up.assignee == world.rep_a1
     assert (follow_up.deal, follow_up.company, follow_up.contact) == (world.a1.deal, world.a1.company, world.a1.contact)
@@ -48,8 +48,8 @@ def test_going_cold_customer_gets_one_follow_up_for_the_deal_owner_and_a_second_
     assert follow_up.remind_at == follow_up.due_at
     assert follow_up.status == FollowUpStatus.OPEN
 
-    assert services.going_cold_follow_ups_create(now=now) == []
-    assert services.going_cold_follow_ups_create(now=now + timedelta(days=1)) == []
+    assert automations.going_cold_follow_ups_create(now=now) == []
+    assert automations.going_cold_follow_ups_create(now=now + timedelta(days=1)) == []
     assert _going_cold().count() == 1
 
 
@@ -58,7 +58,7 @@ def test_going_cold_follow_up_after_the_owners_morning_is_due_the_next_morning(w
     world.rep_a1.save()
     now = datetime(2031, 3, 10, 1, 30, tzinfo=UTC)  # 21:30 the evening before in New York
     _quiet(world.a1, 20, now=now)
-    [follow_up] = services.going_cold_follow_ups_create(now=now)
+    [follow_up] = automations.going_cold_follow_ups_create(now=now)
     assert follow_up.due_at == datetime(2031, 3, 10, 9, 0, tzinfo=zoneinfo.ZoneInfo("America/New_York"))
 
 
@@ -66,38 +66,38 @@ def test_recent_contact_or_an_open_follow_up_keeps_a_customer_off_the_going_cold
     # a2: a call today. a1: quiet for 20 days, but a follow-up is already open on the contact.
     _quiet(world.a1, 20)
     FollowUp.objects.filter(pk=world.a1.follow_up.pk).update(status=FollowUpStatus.OPEN)
-    assert services.going_cold_follow_ups_create() == []
+    assert automations.going_cold_follow_ups_create() == []
 
     # Once that follow-up is done, the customer needs contact again.
     FollowUp.objects.filter(pk=world.a1.follow_up.pk).update(status=FollowUpStatus.DONE)
-    assert [fu.deal for fu in services.going_cold_follow_ups_create()] == [world.a1.deal]
+    assert [fu.deal for fu in automations.going_cold_follow_ups_create()] == [world.a1.deal]
 
 
 def test_going_cold_days_are_set_per_team_and_zero_switches_the_alert_off(world):
     _quiet(world.b, 20)  # team B (Dubai)
     world.team_b.going_cold_days = 30
     world.team_b.save()
-    assert services.going_cold_follow_ups_create() == []
+    assert automations.going_cold_follow_ups_create() == []
     world.team_b.going_cold_days = 0
     world.team_b.save()
-    assert services.going_cold_follow_ups_create() == []
+    assert automations.going_cold_follow_ups_create() == []
     world.team_b.going_cold_days = 10
     world.team_b.save()
-    [follow_up] = services.going_cold_follow_ups_create()
+    [follow_up] = automations.going_cold_follow_ups_create()
     assert follow_up.assignee == world.rep_b
 
 
 def test_closed_deals_do_not_go_cold(world):
     _quiet(world.a1, 20)
     Deal.objects.filter(pk=world.a1.deal.pk).update(stage=world.pipeline.s.won)
-    assert services.going_cold_follow_ups_create() == []
+    assert automations.going_cold_follow_ups_create() == []
 
 
 def test_one_customer_with_two_quiet_deals_gets_one_follow_up(world):
     f.DealFactory(owner=world.rep_a1, team=world.team_a, stage=world.pipeline.s.proposal, company=world.a1.company)
     Deal.objects.filter(company=world.a1.company).update(created_at=timezone.now() - timedelta(days=40))
     _quiet(world.a1, 20)
-    assert len(services.going_cold_follow_ups_create()) == 1
+    assert len(automations.going_cold_follow_ups_create()) == 1
     assert _going_cold().count() == 1
 
 
@@ -117,7 +117,7 @@ def test_two_going_cold_runs_at_once_create_one_follow_up_per_customer(transacti
     def run():
         try:
             start.wait()
-            services.going_cold_follow_ups_create()
+            automations.going_cold_follow_ups_create()
         except BaseException as error:
             errors.append(error)
         finally:
@@ -147,7 +147,7 @@ def _check_ins(deal):
 def test_won_deal_gets_check_ins_7_and_30_days_after_the_win_and_calling_again_adds_none(world):
     won_at = datetime(2031, 5, 4, 21, 30, tzinfo=UTC)  # 00:30 on 5 May in Riyadh
     deal = _win(world.a1.deal, by=world.rep_a1, at=won_at)
-    services.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
+    automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
 
     check_ins = list(_check_ins(deal))
     assert [check_in.due_at for check_in in check_ins] == [
@@ -158,7 +158,7 @@ def test_won_deal_gets_check_ins_7_and_30_days_after_the_win_and_calling_again_a
     assert all(check_in.contact == world.a1.contact for check_in in check_ins)
     assert all(check_in.status == FollowUpStatus.OPEN for check_in in check_ins)
 
-    assert services.after_sale_checkins_schedule(deal=deal, by=world.rep_a1) == []
+    assert automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a1) == []
     assert _check_ins(deal).count() == 2
 
 
@@ -166,7 +166,7 @@ def test_check_in_days_come_from_the_pipeline(world):
     world.pipeline.after_sale_checkin_days = "٣، 14"  # Arabic digits and comma, as typed on an Arabic keyboard
     world.pipeline.save()
     deal = _win(world.a2.deal, by=world.rep_a2, at=datetime(2031, 5, 4, 8, tzinfo=UTC))
-    services.after_sale_checkins_schedule(deal=deal, by=world.rep_a2)
+    automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a2)
     assert [check_in.due_at.astimezone(RIYADH).date() for check_in in _check_ins(deal)] == [
         date(2031, 5, 7),
         date(2031, 5, 18),
@@ -176,20 +176,20 @@ def test_check_in_days_come_from_the_pipeline(world):
 def test_moving_between_won_stages_is_not_a_new_win(world):
     signed = f.StageFactory(pipeline=world.pipeline, name="موقّعة", kind=StageKind.WON, probability=100, order=5)
     deal = _win(world.a1.deal, by=world.rep_a1, at=datetime(2031, 5, 4, 8, tzinfo=UTC))
-    services.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
+    automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
     deal = _win(deal, by=world.rep_a1, at=datetime(2031, 5, 9, 8, tzinfo=UTC), stage=signed)
-    assert services.after_sale_checkins_schedule(deal=deal, by=world.rep_a1) == []
+    assert automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a1) == []
     assert _check_ins(deal).count() == 2
 
 
 def test_a_deal_won_again_after_reopening_gets_check_ins_for_the_new_win(world):
     deal = _win(world.a1.deal, by=world.rep_a1, at=datetime(2031, 5, 4, 8, tzinfo=UTC))
-    services.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
+    automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
     deal = deal_services.deal_move_to_stage(
         deal=deal, stage=world.pipeline.s.proposal, by=world.rep_a1, at=datetime(2031, 5, 6, 8, tzinfo=UTC)
     )
     deal = _win(deal, by=world.rep_a1, at=datetime(2031, 7, 1, 8, tzinfo=UTC))
-    services.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
+    automations.after_sale_checkins_schedule(deal=deal, by=world.rep_a1)
     assert [check_in.due_at.astimezone(RIYADH).date() for check_in in _check_ins(deal)] == [
         date(2031, 5, 11),
         date(2031, 6, 3),
@@ -200,11 +200,11 @@ def test_a_deal_won_again_after_reopening_gets_check_ins_for_the_new_win(world):
 
 def test_manager_who_wins_a_reps_deal_schedules_the_check_ins_for_the_rep(world):
     deal = _win(world.a1.deal, by=world.manager_a, at=datetime(2031, 5, 4, 8, tzinfo=UTC))
-    services.after_sale_checkins_schedule(deal=deal, by=world.manager_a)
+    automations.after_sale_checkins_schedule(deal=deal, by=world.manager_a)
     assert {(c.assignee, c.created_by) for c in _check_ins(deal)} == {(world.rep_a1, world.manager_a)}
 
 
 def test_open_deal_gets_no_check_ins(world):
     with pytest.raises(ValueError):
-        services.after_sale_checkins_schedule(deal=world.a1.deal, by=world.rep_a1)
+        automations.after_sale_checkins_schedule(deal=world.a1.deal, by=world.rep_a1)
     assert not _check_ins(world.a1.deal).exists()

@@ -1,22 +1,28 @@
-"""Follow-ups Safqa schedules by itself: going cold (nightly) and the after-sale check-ins of a won deal."""
+"""Follow-ups Safqa schedules by itself for deals: going cold (nightly) and the after-sale check-ins of a won deal.
 
-from datetime import datetime, timedelta
+Deals depend on customers (crm), never the reverse: these read deals and schedule follow-ups through
+crm.services.follow_up_schedule.
+"""
+
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from core import formatting
+from core.i18n import user_locale
 from crm.models import Company, Contact, FollowUp, FollowUpKind, FollowUpStatus
-from crm.services.follow_ups import _can_assign_follow_up, follow_up_schedule
+from crm.services import can_assign_follow_up, follow_up_schedule
+from pipeline.models import Deal, StageChange, StageKind
+from pipeline.selectors import quiet_open_deals
 
 
 def _morning_after(moment: datetime, *, hour: int) -> datetime:
     """The next `hour`:00 in the active time zone at or after `moment`."""
-    from datetime import time
-
     local = timezone.localtime(moment)
     candidate = timezone.make_aware(datetime.combine(local.date(), time(hour)))
     if candidate < moment:
@@ -37,12 +43,6 @@ def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowU
     lock on its row, so the second run finds the first one's follow-up.
     Returns the follow-ups created.
     """
-    from django.utils.translation import ngettext
-
-    from core.i18n import user_locale
-    from pipeline.models import Deal
-    from pipeline.selectors import quiet_open_deals
-
     now = now or timezone.now()
     created = []
     # The same rule as My day (one selector), for every active owner's open deals.
@@ -96,8 +96,6 @@ def _won_at(deal) -> datetime:
 
     Moving between two won stages is not a new win, so it does not move the check-ins.
     """
-    from pipeline.models import StageChange, StageKind
-
     change = (
         StageChange.objects.filter(deal=deal, to_stage__kind=StageKind.WON)
         .exclude(from_stage__kind=StageKind.WON)
@@ -114,16 +112,9 @@ def after_sale_checkins_schedule(*, deal, by=None) -> list[FollowUp]:
     One follow-up per day count of the deal's pipeline (`Pipeline.checkin_days()`,
     default 7 and 30), due at 10:00 in the owner's time zone that many days after
     the win. Idempotent: a check-in already scheduled for this win is not added again.
-    Called by pipeline.services.deal_move_to_stage when a deal enters a won stage, after
+    Called by pipeline.services (deal_create, deal_move_to_stage) when a deal enters a won stage, after
     the StageChange of that move is recorded (the win's time is read from the history).
     """
-    from datetime import time
-
-    from django.utils.translation import ngettext
-
-    from core.i18n import user_locale
-    from pipeline.models import Deal, StageKind
-
     deal = (
         Deal.objects.select_for_update(of=("self",))
         .select_related("pipeline", "stage", "owner", "company", "contact")
@@ -132,7 +123,7 @@ def after_sale_checkins_schedule(*, deal, by=None) -> list[FollowUp]:
     if deal.stage.kind != StageKind.WON:
         raise ValueError("after-sale check-ins are for won deals")
     owner = deal.owner
-    scheduler = by if by is not None and _can_assign_follow_up(by=by, assignee=owner) else owner
+    scheduler = by if by is not None and can_assign_follow_up(by=by, assignee=owner) else owner
     created = []
     with user_locale(owner):
         won_day = timezone.localtime(_won_at(deal)).date()
