@@ -44,7 +44,6 @@ def streaming_replica(django_db_setup, django_db_blocker):
     try:
         yield replica
     finally:
-        replica.resume_replay() if replica.started else None
         replica.stop()
 
 
