@@ -404,8 +404,8 @@ def drilldown(request):
     form, board = _board_from_request(request)
     month = request.GET.get("month")
     if month and not _is_month(month):
-        message = _("The month is not valid: give a year and a month, e.g. 2026-03.")
-        return render(request, "400.html", {"message": message}, status=400)
+        # A 400 page with the message (core.middleware.ServiceErrorMiddleware).
+        raise ValidationError(_("The month is not valid: give a year and a month, e.g. 2026-03."))
     deals = board.drilldown(figure, month=month, bucket=request.GET.get("bucket"))
     totals = currency_totals(deals)
     deals = deals.select_related("owner", "stage", "company", "pipeline").order_by("-closed_at", "-created_at", "pk")

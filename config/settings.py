@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # The services' ValidationError / StaleVersionError a page let through: 400 / 409, never a 500.
+    "core.middleware.ServiceErrorMiddleware",
     # Last, so the lockout page is rendered in the language the middlewares above activated.
     "axes.middleware.AxesMiddleware",
 ]

@@ -1,14 +1,16 @@
-"""Per-request language and time zone."""
+"""Per-request language and time zone, and the one mapping of the services' errors for the web pages."""
 
 import zoneinfo
 
 from django.conf import settings
-from django.core.exceptions import MiddlewareNotUsed
+from django.core.exceptions import MiddlewareNotUsed, ValidationError
 from django.db import connection
+from django.shortcuts import render
 from django.utils import timezone, translation
 from django.utils.cache import patch_vary_headers
 
 from core import formatting
+from core.exceptions import StaleVersionError
 from core.i18n import supported_languages
 
 
@@ -95,3 +97,29 @@ class QueryCountHeaderMiddleware:
             response = self.get_response(request)
         response.headers[self.header] = str(count)
         return response
+
+
+class ServiceErrorMiddleware:
+    """The services' refusals a page did not show on its form, answered once for every page.
+
+    The services have one convention: `ValidationError` (the input or a rule refuses the write:
+    400), `StaleVersionError` (the record changed meanwhile: 409) and `PermissionDenied` (the user may
+    not: 403, Django's own page). A page shows a refusal next to its form fields where it has a form
+    (core.forms.add_service_errors); one it lets through gets the 400 page with the translated message
+    instead of a 500, and nothing was changed (the service's transaction was rolled back). The API maps
+    the same three in core/api/errors.py.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ValidationError):
+            message = " ".join(str(text) for text in exception.messages)
+            return render(request, "400.html", {"message": message}, status=400)
+        if isinstance(exception, StaleVersionError):
+            return render(request, "400.html", {"message": exception.message}, status=409)
+        return None

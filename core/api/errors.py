@@ -55,7 +55,8 @@ def exception_handler(exc, context):
         # waited for its row lock (core.services.lock_current).
         exc = exceptions.NotFound(_("Not found."))
     elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
+        # A service's refusal says why (translated); a bare one gets DRF's message.
+        exc = exceptions.PermissionDenied(exc.args[0] if exc.args and exc.args[0] else None)
     elif isinstance(exc, RequestDataTooBig):
         # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE check, met when DRF reads the body.
         exc = RequestTooLarge()
