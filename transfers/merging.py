@@ -7,6 +7,7 @@ tags the survivor gained, and the survivor's fields before the merge.
 
 from crm.models import Activity, Company, Contact, FollowUp
 from pipeline.models import Deal
+from surveys.models import Survey, SurveyResponse
 
 MERGE_FIELDS = {
     "contact": ["first_name", "last_name", "email", "phone_raw", "job_title", "company_id", "notes"],
@@ -15,6 +16,13 @@ MERGE_FIELDS = {
 MODELS = {"contact": Contact, "company": Company}
 # Rows that point at a merged record and move to the survivor: (model, field).
 RELATED = {
-    "contact": [(Activity, "contact_id"), (FollowUp, "contact_id"), (Deal, "contact_id")],
+    "contact": [
+        (Activity, "contact_id"),
+        (FollowUp, "contact_id"),
+        (Deal, "contact_id"),
+        # Surveys and answers belong to the person: a merge must not delete them with the merged record.
+        (Survey, "contact_id"),
+        (SurveyResponse, "contact_id"),
+    ],
     "company": [(Activity, "company_id"), (FollowUp, "company_id"), (Deal, "company_id"), (Contact, "company_id")],
 }
