@@ -34,6 +34,24 @@ def _customer_name(deal) -> str:
     return str(deal.company or deal.contact or deal.title)
 
 
+def _schedule_on_deal(deal, *, by, kind: str, subject: str, notes: str, due_at: datetime) -> FollowUp | None:
+    """A follow-up for the deal's owner on the deal and its customer; None when the owner may hold none."""
+    try:
+        return follow_up_schedule(
+            by=by,
+            assignee=deal.owner,
+            subject=subject[:200],
+            notes=notes,
+            due_at=due_at,
+            deal=deal,
+            contact=deal.contact,
+            company=deal.company,
+            kind=kind,
+        )
+    except ValidationError:
+        return None
+
+
 def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowUp]:
     """Give each going-cold customer's deal owner a follow-up, unless one is already open.
 
@@ -72,22 +90,12 @@ def going_cold_follow_ups_create(*, now: datetime | None = None) -> list[FollowU
                     deal.quiet_days,
                 ) % {"days": deal.quiet_days, "deal": formatting.isolate(deal.title)}
                 due_at = _morning_after(now, hour=9)
-            try:
-                follow_up = follow_up_schedule(
-                    by=owner,
-                    assignee=owner,
-                    subject=subject[:200],
-                    notes=notes,
-                    due_at=due_at,
-                    deal=deal,
-                    contact=deal.contact,
-                    company=deal.company,
-                    kind=FollowUpKind.GOING_COLD,
-                )
-            except ValidationError:
-                # An owner outside every team cannot hold follow-ups; the deal still shows on the managers' pages.
-                continue
-            created.append(follow_up)
+            # An owner outside every team cannot hold follow-ups; the deal still shows on the managers' pages.
+            follow_up = _schedule_on_deal(
+                deal, by=owner, kind=FollowUpKind.GOING_COLD, subject=subject, notes=notes, due_at=due_at
+            )
+            if follow_up is not None:
+                created.append(follow_up)
     return created
 
 
@@ -136,20 +144,15 @@ def after_sale_checkins_schedule(*, deal, by=None) -> list[FollowUp]:
                 "After-sale check-in with %(customer)s, %(days)d days after the sale",
                 days,
             ) % {"customer": formatting.isolate(_customer_name(deal)), "days": days}
-            try:
-                follow_up = follow_up_schedule(
-                    by=scheduler,
-                    assignee=owner,
-                    subject=subject[:200],
-                    notes=_("Won deal: %(deal)s") % {"deal": formatting.isolate(deal.title)},
-                    due_at=due_at,
-                    deal=deal,
-                    contact=deal.contact,
-                    company=deal.company,
-                    kind=FollowUpKind.AFTER_SALE,
-                )
-            except ValidationError:
-                # Winning the deal must not fail because its owner left every team.
-                continue
-            created.append(follow_up)
+            # Winning the deal must not fail because its owner left every team.
+            follow_up = _schedule_on_deal(
+                deal,
+                by=scheduler,
+                kind=FollowUpKind.AFTER_SALE,
+                subject=subject,
+                notes=_("Won deal: %(deal)s") % {"deal": formatting.isolate(deal.title)},
+                due_at=due_at,
+            )
+            if follow_up is not None:
+                created.append(follow_up)
     return created

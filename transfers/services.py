@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 
 from core import formatting, sync
 from core.i18n import user_locale
+from core.services import resolve_owner_and_team
 from crm import services as crm_services
 from crm.models import Activity, ActivityKind, Company, Contact
 from transfers.importing import (
@@ -46,12 +47,11 @@ def save_mapping(*, user, kind: str, headers: list[str], mapping: dict) -> None:
     )
 
 
-def _team_for(by, team):
+def _new_job(*, by, kind: str, file_name: str, team, source: str) -> ImportJob:
+    """A new import job of `by` (unsaved): in `team`, else in their first team (the ownership rule)."""
     if team is None:
-        from core.services import resolve_owner_and_team
-
         _owner, team = resolve_owner_and_team(by=by)
-    return team
+    return ImportJob(owner=by, team=team, kind=kind, file_name=file_name[:255], source=source or "import")
 
 
 def import_create(*, by, kind: str, file_name: str, data: bytes, team=None, source: str = "import") -> ImportJob:
@@ -63,17 +63,8 @@ def import_create(*, by, kind: str, file_name: str, data: bytes, team=None, sour
     from transfers.readers import read_table
 
     headers, rows = read_table(data)
-    team = _team_for(by, team)
-    job = ImportJob(
-        owner=by,
-        team=team,
-        kind=kind,
-        file_name=file_name[:255],
-        source=source or "import",
-        headers=headers,
-        rows=rows,
-        row_count=len(rows),
-    )
+    job = _new_job(by=by, kind=kind, file_name=file_name, team=team, source=source)
+    job.headers, job.rows, job.row_count = headers, rows, len(rows)
     job.mapping = guess_mapping(kind=kind, headers=headers, user=by)
     job.full_clean()
     job.save()
@@ -90,16 +81,8 @@ def import_upload(*, by, kind: str, file_name: str, data: bytes, team=None, sour
     from transfers.tasks import read_import
 
     check_upload(data)
-    team = _team_for(by, team)
-    job = ImportJob(
-        owner=by,
-        team=team,
-        kind=kind,
-        file_name=file_name[:255],
-        source=source or "import",
-        status=ImportStatus.READING,
-        upload=data,
-    )
+    job = _new_job(by=by, kind=kind, file_name=file_name, team=team, source=source)
+    job.status, job.upload = ImportStatus.READING, data
     job.full_clean(exclude=["upload"])
     job.save()
     transaction.on_commit(lambda: read_import.delay(job.pk))
