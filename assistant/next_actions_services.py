@@ -9,13 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from assistant.planning_models import DealScoreSnapshot, SuggestionDismissal
 
-# The keys assistant.next_actions gives its suggestions, and nothing else.
-KEY_PATTERN = re.compile(
-    r"(overdue|survey):[1-9][0-9]{0,18}"
-    r"|drop:[1-9][0-9]{0,18}:[0-9]{4}-W[0-9]{2}"
-    r"|cold:[1-9][0-9]{0,18}:[0-9]{4}-[0-9]{2}-[0-9]{2}"
-    r"|nostep:[1-9][0-9]{0,18}:[1-9][0-9]{0,18}"
+# The keys assistant.next_actions gives its suggestions, and nothing else (ids of at most 18 digits:
+# a bigint holds every one of them).
+_ID = "[1-9][0-9]{0,17}"
+KEY_REGEX = (
+    f"^((overdue|survey):{_ID}|drop:{_ID}:[0-9]{{4}}-W[0-9]{{2}}"
+    f"|cold:{_ID}:[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}|nostep:{_ID}:{_ID})$"
 )
+KEY_PATTERN = re.compile(KEY_REGEX.removeprefix("^").removesuffix("$"))
 # Snapshots older than this are of no use: the drop is measured over the last seven days.
 SNAPSHOT_KEEP_DAYS = 8
 

@@ -8,10 +8,13 @@ from rest_framework.views import APIView
 
 from assistant.forecast_selectors import sales_forecasts
 from assistant.next_actions import next_actions
-from assistant.next_actions_services import suggestion_dismiss, suggestion_key_is_valid
+from assistant.next_actions_services import KEY_REGEX, suggestion_dismiss, suggestion_key_is_valid
 from assistant.next_actions_views import visible_subject
 from assistant.planning_models import SalesForecast, SalesForecastMonth
+from core.api.idempotency import idempotent
+from core.api.parsers import LimitedJSONParser
 from core.api.schema import SafqaAutoSchema
+from core.api.serializers import StrictSerializerMixin
 from core.querysets import is_admin, scope_of
 
 
@@ -56,8 +59,10 @@ class SuggestionSerializer(serializers.Serializer):
         return suggestion.customer.pk if isinstance(suggestion.customer, Company) else None
 
 
-class DismissSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=80)
+class DismissSerializer(StrictSerializerMixin, serializers.Serializer):
+    key = serializers.RegexField(
+        KEY_REGEX, max_length=80, error_messages={"invalid": _("This is not a suggestion of My day.")}
+    )
 
     def validate_key(self, value):
         if not suggestion_key_is_valid(value):
@@ -80,9 +85,11 @@ class NextActionsView(APIView):
 class NextActionDismissView(APIView):
     """Dismiss one suggestion for good (remembered for the signed-in member); dismissing twice is fine."""
 
+    parser_classes = [LimitedJSONParser]
     schema = SafqaAutoSchema()
 
     @extend_schema(request=DismissSerializer, responses={204: None})
+    @idempotent
     def post(self, request):
         serializer = DismissSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

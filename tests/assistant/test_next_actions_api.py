@@ -81,3 +81,18 @@ def test_the_schema_documents_the_endpoints(client, world):
     assert "/api/v1/me/next-actions/" in schema["paths"]
     assert "/api/v1/me/next-actions/dismiss/" in schema["paths"]
     assert "/api/v1/sales-forecast/" in schema["paths"]
+
+
+def test_dismiss_honours_an_idempotency_key_and_refuses_unknown_fields(client, world):
+    deal = _quiet_deal(world, world.rep_a1, world.team_a, "Renewal")
+    client.force_login(world.rep_a1)
+    key = next(row["key"] for row in client.get(URL).json() if row["deal"] == deal.pk)
+    for _ in range(2):
+        response = client.post(
+            f"{URL}dismiss/", {"key": key}, content_type="application/json", HTTP_IDEMPOTENCY_KEY="dismiss-1"
+        )
+        assert response.status_code == 204
+    assert SuggestionDismissal.objects.filter(key=key).count() == 1
+    unknown = client.post(f"{URL}dismiss/", {"key": key, "until": "never"}, content_type="application/json")
+    assert unknown.status_code == 400
+    assert "until" in unknown.json()["error"]["fields"]
