@@ -13,10 +13,10 @@ from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from accounts.models import Team, User
-from core.api.errors import _field_errors, error_text
+from core.api.bulk import ExternalKeyRequiredMixin, item_errors, item_key
+from core.api.errors import _field_errors
 from core.api.serializers import IdRelatedField
 from core.ids import parse_id
-from core.text import clean_text
 from crm import services
 from crm.api.serializers import ContactSerializer
 from crm.models import Company, Contact, Tag
@@ -41,20 +41,11 @@ class PrefetchedRelatedField(IdRelatedField):
         return record
 
 
-class BulkContactSerializer(ContactSerializer):
+class BulkContactSerializer(ExternalKeyRequiredMixin, ContactSerializer):
     company = PrefetchedRelatedField("company", queryset=Company.objects.none(), allow_null=True, required=False)
     owner = PrefetchedRelatedField("owner", queryset=User.objects.none(), required=False)
     team = PrefetchedRelatedField("team", queryset=Team.objects.none(), required=False)
     tags = serializers.ListField(child=PrefetchedRelatedField("tags", queryset=Tag.objects.none()), required=False)
-
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        source = attrs.get("external_source", getattr(self.instance, "external_source", ""))
-        external_id = attrs.get("external_id", getattr(self.instance, "external_id", ""))
-        if not external_id:
-            raise serializers.ValidationError({"external_id": [_("Give each item its external_id.")]})
-        attrs["external_source"], attrs["external_id"] = source, external_id
-        return attrs
 
 
 def _ids(items, name, many=False) -> set[int]:
@@ -68,23 +59,6 @@ def _ids(items, name, many=False) -> set[int]:
     return found
 
 
-def _key(item) -> tuple[str, str] | None:
-    """The item's (external_source, external_id) as they would be stored; None when it has none, or one refused.
-
-    The key is cleaned by the text rule the fields follow (core.text.clean_text), so a key sent
-    with a bidi mark finds the record stored without it. A key the rule refuses (NUL, a lone
-    surrogate: the query itself would fail, a 500 for the whole batch) is not looked up; the
-    item's validation then refuses the field, an error for that item only.
-    """
-    source, external_id = item.get("external_source", ""), item.get("external_id")
-    if isinstance(source, str) and isinstance(external_id, (str, int)) and not isinstance(external_id, bool):
-        try:
-            return clean_text(source.strip(), multiline=False), clean_text(str(external_id).strip(), multiline=False)
-        except ValidationError:
-            return None
-    return None
-
-
 def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
     """Create or update each item; returns one result per item, in order.
 
@@ -93,7 +67,7 @@ def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
     what the earlier one wrote, as if the items had been sent one by one.
     """
     user = request.user
-    keys = {key for key in map(_key, items) if key and key[1]}
+    keys = {key for key in map(item_key, items) if key and key[1]}
     existing = {}
     if keys:
         match = Q()
@@ -119,7 +93,7 @@ def contacts_bulk_upsert(*, items: list[dict], request) -> list[dict]:
     while waiting:
         this_round, later, used = [], [], set()
         for index in waiting:
-            key = _key(items[index])
+            key = item_key(items[index])
             if key in used:
                 later.append(index)
             else:
@@ -151,10 +125,10 @@ def _write_round(indexes, items, results, existing, editable, context, user) -> 
     writes, write_indexes = [], []
     for index in indexes:
         item, result = items[index], results[index]
-        key = _key(item)
+        key = item_key(item)
         instance = existing.get(key) if key else None
         if instance is not None and instance.pk not in editable:
-            # Answered exactly as any taken key is (crm.services._external_id_conflicts, and the one-record
+            # Answered exactly as any taken key is (crm.services.batch._external_id_conflicts, and the one-record
             # create), so a caller learns nothing about a contact they may not see or edit.
             result["errors"] = {"external_id": [_("Another contact already has this external id.")]}
             continue
@@ -186,15 +160,9 @@ def _write_round(indexes, items, results, existing, editable, context, user) -> 
     for index, write, outcome in zip(write_indexes, writes, outcomes, strict=True):
         result = results[index]
         if isinstance(outcome, ValidationError):
-            result["errors"] = _item_errors(outcome)
+            result["errors"] = item_errors(outcome)
             continue
         result.update(status="created" if write.record is None else "updated", id=outcome.pk)
         key = (outcome.external_source, outcome.external_id)
         existing[key] = outcome
         editable.add(outcome.pk)
-
-
-def _item_errors(error: ValidationError) -> dict:
-    if hasattr(error, "error_dict"):
-        return _field_errors(error.message_dict)
-    return {"non_field_errors": [error_text(m) for m in error.messages]}

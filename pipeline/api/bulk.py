@@ -9,29 +9,21 @@ board would. Deals are far fewer than contacts, so row by row is fast enough.
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from rest_framework import serializers
 
+from core.api.bulk import ExternalKeyRequiredMixin, item_errors, item_key
 from core.api.errors import _field_errors
-from crm.api.bulk import _item_errors, _key
 from pipeline.api.serializers import DealSerializer
 from pipeline.models import Deal
 
 
-class BulkDealSerializer(DealSerializer):
-    def validate(self, attrs):
-        attrs = super().validate(attrs)
-        source = attrs.get("external_source", getattr(self.instance, "external_source", ""))
-        external_id = attrs.get("external_id", getattr(self.instance, "external_id", ""))
-        if not external_id:
-            raise serializers.ValidationError({"external_id": [_("Give each item its external_id.")]})
-        attrs["external_source"], attrs["external_id"] = source, external_id
-        return attrs
+class BulkDealSerializer(ExternalKeyRequiredMixin, DealSerializer):
+    """A deal of a bulk upsert, named by its external id."""
 
 
 def deals_bulk_upsert(*, items: list[dict], request) -> list[dict]:
     """Create or update each item, in order (a later item with an earlier one's key updates what it wrote)."""
     user = request.user
-    keys = {key for key in map(_key, items) if key and key[1]}
+    keys = {key for key in map(item_key, items) if key and key[1]}
     existing: dict = {}
     for source in {source for source, _id in keys}:
         ids = [i for s, i in keys if s == source]
@@ -45,7 +37,7 @@ def deals_bulk_upsert(*, items: list[dict], request) -> list[dict]:
     for index, item in enumerate(items):
         result = {"index": index, "status": "error", "id": None, "errors": {}}
         results.append(result)
-        key = _key(item)
+        key = item_key(item)
         instance = existing.get(key) if key else None
         if instance is not None and instance.pk not in editable:
             # Answered as any taken key is: nothing is learnt about a deal one may not edit.
@@ -59,7 +51,7 @@ def deals_bulk_upsert(*, items: list[dict], request) -> list[dict]:
             with transaction.atomic():
                 deal = serializer.save()
         except ValidationError as error:
-            result["errors"] = _item_errors(error)
+            result["errors"] = item_errors(error)
             continue
         except IntegrityError:
             result["errors"] = {"external_id": [_("Another deal with this external id was just saved.")]}
