@@ -274,6 +274,27 @@ def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, no
     }
 
 
+def case_list(*, viewer: int, admin: bool, limit: int = 25):
+    """The support case list (GET /cases/?open=true): the viewer's visible open cases, newest first, one page
+    with the customer and owner, and how many there are."""
+    query = f"""
+    WITH visible AS (
+        SELECT k.* FROM cases_case k
+        WHERE k.status IN ('new', 'in_progress', 'waiting_on_customer') AND {_visible_owned("k")}
+    )
+    SELECT json_build_object(
+        'count', (SELECT count(*) FROM visible),
+        'cases', (SELECT json_agg(x) FROM (
+            SELECT k.id, k.subject, k.status, k.priority, k.due_at, k.first_response_at, k.created_at,
+                   c.first_name, c.last_name, co.name AS company, u.first_name AS owner_first, u.last_name AS owner_last
+            FROM visible k JOIN crm_contact c ON c.id = k.contact_id LEFT JOIN crm_company co ON co.id = k.company_id
+            JOIN accounts_user u ON u.id = k.owner_id
+            ORDER BY k.created_at DESC, k.id DESC LIMIT %(limit)s) x)
+    )::text
+    """
+    return query, {"viewer": viewer, "admin": admin, "limit": limit}
+
+
 def contact_detail(*, viewer: int, admin: bool, contact: int, limit: int = 200):
     """A contact's page (GET /contacts/<id>/): the contact with company, owner, team and tags, the
     contact's deals the viewer may see (open first), and the timeline: the newest `limit` of its

@@ -102,6 +102,11 @@ MINIMUM = Counts(
 )
 
 
+# Support cases (cases app): per scale unit, and never fewer (a case list with pages at any scale).
+CASES_PER_UNIT = 10_000
+CASES_MINIMUM = 200
+
+
 def counts_for(scale: float) -> Counts:
     """Row counts at `scale` (fractional scales allowed), never below the floors the fixtures need."""
     if not scale > 0:
@@ -368,6 +373,7 @@ LOADED_TABLES = [
     "pipeline_stagechange",
     "crm_activity",
     "crm_followup",
+    "cases_case",
     "crm_contact",
     "crm_contact_tags",
     "crm_company_tags",
@@ -582,6 +588,7 @@ class _Loader:
         self.deals(cursor)
         self.activities(cursor)
         self.follow_ups(cursor)
+        self.cases(cursor)
         self.contacts(cursor)
         self.tags(cursor)
         last_seq = self.counts.companies + self.counts.contacts + self.counts.deals
@@ -1323,6 +1330,96 @@ class _Loader:
                 "company_id",
                 "contact_id",
                 "version",
+            ],
+            rows(),
+            count,
+        )
+
+    def cases(self, cursor) -> None:
+        """Support cases over the past year, owned by the contact's owner in its team: most answered and solved,
+        those of the last two weeks often still open (some past their respond-by time)."""
+        from django.conf import settings as django_settings
+
+        rng = self.rng("cases")
+        count = max(CASES_MINIMUM, round(CASES_PER_UNIT * self.scale))
+        hours = django_settings.CASE_RESPONSE_HOURS
+        priorities = ["low", "normal", "normal", "normal", "high", "urgent"]
+        subjects_ar = ["الجهاز لا يعمل بعد التركيب", "استفسار عن الفاتورة", "طلب تدريب للموظفين", "تأخر التوريد"]
+        subjects_en = [
+            "Device stopped after installation",
+            "Question about the invoice",
+            "Training request",
+            "Late delivery",
+        ]
+
+        def rows():
+            for i in range(count):
+                made = int(rng.random() * (SPAN - HOUR))
+                available = bisect_right(self.contact_created, made, lo=1) - 1
+                contact = 1 + int(rng.random() * available) if available > 0 else 1
+                made = max(made, self.contact_created[contact] + 60)
+                owner = self.contact_owner[contact]
+                company = self.contact_company[contact]
+                priority = rng.choice(priorities)
+                due = made + hours[priority] * HOUR
+                recent = made > SPAN - 14 * DAY
+                answered = made + 600 + int(rng.random() * 2 * hours[priority] * HOUR)
+                solved = answered + HOUR + int(rng.random() * 10 * DAY)
+                if answered >= SPAN or (recent and rng.random() < 0.3):
+                    answered = solved = None
+                elif solved >= SPAN or (recent and rng.random() < 0.5):
+                    solved = None
+                closed = solved + DAY if solved is not None and solved + DAY < SPAN and rng.random() < 0.4 else None
+                status = "closed" if closed else "solved" if solved else "in_progress" if answered else "new"
+                updated = max(t for t in (made, answered, solved, closed) if t is not None)
+                arabic = self.rep_arabic[owner]
+                yield (
+                    i + 1,
+                    self.at(made),
+                    self.at(updated),
+                    1,
+                    0,
+                    rng.choice(subjects_ar if arabic else subjects_en),
+                    "",
+                    contact + 1,
+                    company + 1 if company >= 0 else None,
+                    None,
+                    priority,
+                    status,
+                    self.rep_user[owner],
+                    self.rep_team[owner] + 1,
+                    self.at(due),
+                    self.at(answered) if answered is not None else None,
+                    self.at(solved) if solved is not None else None,
+                    self.at(closed) if closed is not None else None,
+                    (answered - made) // 60 if answered is not None else None,
+                    (solved - made) // 60 if solved is not None else None,
+                )
+
+        self.copy(
+            cursor,
+            "cases_case",
+            [
+                "id",
+                "created_at",
+                "updated_at",
+                "version",
+                "change_seq",
+                "subject",
+                "description",
+                "contact_id",
+                "company_id",
+                "deal_id",
+                "priority",
+                "status",
+                "owner_id",
+                "team_id",
+                "due_at",
+                "first_response_at",
+                "solved_at",
+                "closed_at",
+                "response_minutes",
+                "solution_minutes",
             ],
             rows(),
             count,

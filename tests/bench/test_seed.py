@@ -84,6 +84,9 @@ def test_row_counts_follow_the_scale(seeded, db):
     assert Deal.objects.count() == counts.deals
     assert Activity.objects.count() == counts.activities
     assert FollowUp.objects.count() == counts.follow_ups
+    from cases.models import Case
+
+    assert Case.objects.count() == max(bench_seed.CASES_MINIMUM, round(bench_seed.CASES_PER_UNIT * SCALE)) == 200
     assert list(seeded["counts"]) == bench_seed.LOADED_TABLES
     assert Pipeline.objects.count() == 2
     # People do not scale: 5 teams of a manager and 10 reps, and an admin.
@@ -137,7 +140,9 @@ def test_derived_columns_hold_what_the_app_would_store(seeded, db):
 
 
 def test_records_pass_the_models_own_validation(seeded, db):
-    for model in (Company, Contact, Deal, Activity, FollowUp):
+    from cases.models import Case
+
+    for model in (Company, Contact, Deal, Activity, FollowUp, Case):
         count = model.objects.count()
         for record in model.objects.filter(pk__in=range(1, count + 1, count // 40)):
             record.full_clean()
@@ -187,6 +192,14 @@ def test_records_pass_the_models_own_validation(seeded, db):
         "OR last_contacted_at > updated_at",
         "SELECT count(*) FROM pipeline_deal WHERE updated_at < created_at OR created_at < '{start}'",
         "SELECT count(*) FROM crm_followup WHERE updated_at < created_at",
+        # support cases: the contact's team, the owner in it, times in order, minutes that match them
+        "SELECT count(*) FROM cases_case k JOIN crm_contact c ON c.id = k.contact_id WHERE c.team_id <> k.team_id "
+        "OR c.company_id IS DISTINCT FROM k.company_id",
+        "SELECT count(*) FROM cases_case k LEFT JOIN accounts_membership m ON m.user_id = k.owner_id "
+        "AND m.team_id = k.team_id WHERE m.id IS NULL",
+        "SELECT count(*) FROM cases_case WHERE created_at >= '{anchor}' OR first_response_at >= '{anchor}' "
+        "OR solved_at < first_response_at OR (status IN ('solved', 'closed')) <> (solved_at IS NOT NULL) "
+        "OR response_minutes IS DISTINCT FROM floor(extract(epoch FROM first_response_at - created_at) / 60)",
     ],
 )
 def test_rows_are_consistent_with_each_other(seeded, db, sql):
