@@ -202,6 +202,7 @@ def monthly_won_values(*, team, until: date) -> dict[str, tuple[date, list[Decim
 def refresh_all(*, now: datetime | None = None) -> int:
     """Forecast every team's won value in every currency it has won in; returns how many forecasts were stored."""
     from django.utils import timezone
+    from numpy.linalg import LinAlgError
 
     from accounts.models import Team
     from analytics.days import local_date
@@ -211,9 +212,15 @@ def refresh_all(*, now: datetime | None = None) -> int:
     stored = 0
     for team in Team.objects.order_by("pk"):
         today = local_date(team.time_zone, now)
-        results = {}
+        results, failed = {}, set()
         for currency, (first, values) in monthly_won_values(team=team, until=today).items():
-            results[currency] = fit_and_forecast(values, first_month=first)
-        sales_forecasts_replace(team=team, results=results, made_at=now)
+            try:
+                results[currency] = fit_and_forecast(values, first_month=first)
+            except (ArithmeticError, ValueError, LinAlgError):
+                # One odd series must not cost every other team its forecast: this one keeps
+                # yesterday's, and the log says why.
+                logger.exception("sales forecast failed for team %s in %s", team.pk, currency)
+                failed.add(currency)
+        sales_forecasts_replace(team=team, results=results, made_at=now, keep=failed)
         stored += len(results)
     return stored

@@ -6,11 +6,12 @@ from assistant.planning_models import SalesForecast, SalesForecastMonth, SalesFo
 
 
 @transaction.atomic
-def sales_forecasts_replace(*, team, results: dict, made_at) -> list[SalesForecast]:
+def sales_forecasts_replace(*, team, results: dict, made_at, keep=(), by=None) -> list[SalesForecast]:
     """Store `results` ({currency: assistant.forecast.ForecastResult}) as the team's forecasts.
 
     Each currency's row is updated in place and its months rewritten; a currency the team no
-    longer has won in loses its forecast. Running twice stores the same thing once.
+    longer has won in loses its forecast, except those in `keep` (whose fit failed this time:
+    they keep the last one). Running twice stores the same thing once.
     """
     stored = []
     for currency, result in sorted(results.items()):
@@ -48,5 +49,5 @@ def sales_forecasts_replace(*, team, results: dict, made_at) -> list[SalesForeca
             month.full_clean(exclude=["forecast"], validate_constraints=False)
         SalesForecastMonth.objects.bulk_create(months)
         stored.append(forecast)
-    SalesForecast.objects.filter(team=team).exclude(currency__in=list(results)).delete()
+    SalesForecast.objects.filter(team=team).exclude(currency__in=[*results, *keep]).delete()
     return stored
