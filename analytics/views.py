@@ -223,6 +223,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
             _("Commit (probability ≥ 70 %)"),
             _("Best case"),
             _("Weighted"),
+            _("Weighted by the win model"),
             _("Target"),
         ],
         [
@@ -233,6 +234,7 @@ def build_tables(board: Dashboard, sort: str, descending: bool) -> dict[str, dic
                 _amount(row["commit"], row["currency"]),
                 _amount(row["best_case"], row["currency"]),
                 _amount(row["weighted"], row["currency"]),
+                _amount(row["model_weighted"], row["currency"]) if row["model_weighted"] is not None else _text(None),
                 _amount(row["target"], row["currency"]) if row["target"] is not None else _text(None),
             ]
             for row in board.forecast

@@ -1,8 +1,8 @@
 """Training, evaluating and scoring the win-probability model (worker and commands only).
 
 This module imports numpy and scikit-learn; the web process never imports it (see
-tests/assistant/test_web_imports.py). It is called by the Celery task
-`assistant.tasks.win_model_train` and by `manage.py assistant_train`.
+tests/assistant/test_win_probability.py, test_web_code_never_imports_scikit_learn). It is called by the Celery task
+`assistant.tasks.win_model_train` and by `manage.py win_model_train`.
 
 The model is a logistic regression on standardized features. Why not gradient boosting:
 a logistic regression's log-odds are a sum of one term per feature, so the factors shown

@@ -40,6 +40,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
+from assistant.planted import draw_won, planted_logit
 from core.text import normalize_text
 from workspace.management.commands.seed_demo import COMPETITORS, INDUSTRIES, LOSS_REASONS, PIPELINES, TAGS
 
@@ -57,6 +58,8 @@ BOARD_OPEN_DEALS = 500  # open deals of bench-rep-01 in the first pipeline (orde
 # A family name carried by about 1 contact in 120 (0.8 %): the search operation's query.
 SEARCH_FRAGMENT = "الشهري"
 DEFAULT_SEED = 2026
+# The planted outcome's activity term is held at zero (assistant.planted: 10 days between activities).
+PLANTED_GAP = 10
 
 
 def manager_username(team_number: int) -> str:
@@ -1070,6 +1073,7 @@ class _Loader:
         BOARD_OPEN_DEALS open deals in the first pipeline (or all there are).
         """
         rng = self.rng("deals")
+        outcomes = self.rng("outcomes")
         count = self.counts.deals
         specials = TIMELINE_DEAL_COUNT
         randoms = count - specials
@@ -1143,6 +1147,16 @@ class _Loader:
                     amount = Decimal(rng.randrange(5, 500) * 1000 + rng.choice((0, 250, 500, 750)))
                 else:
                     amount = Decimal(rng.randrange(2, 200) * 1000)
+                source = rng.choice(SOURCES)
+                if closed and index >= specials:
+                    # Data with a known answer (assistant/planted.py): won or lost is drawn from a known
+                    # function of the source and the amount plus hidden noise, so the best AUC any model
+                    # can reach is known (bench/ops_assistant.py computes it). The seeded activities are
+                    # not paced per deal, so the function's activity term is held at zero here.
+                    won = draw_won(outcomes, planted_logit(amount=float(amount), source=source, gap_days=PLANTED_GAP))
+                    stage = self.won_stage[pipeline] if won else self.lost_stage[pipeline]
+                    path[-1] = stage
+                    lost = not won
                 if closed:
                     expected = (self.at(last) + timedelta(days=rng.randrange(-20, 10))).date()
                 else:
@@ -1165,7 +1179,7 @@ class _Loader:
                     self.at(last),
                     "",
                     rng.choice(COMPETITORS) if reason == COMPETITOR_REASON else "",
-                    rng.choice(SOURCES),
+                    source,
                     1,
                     company + 1 if company >= 0 else None,
                     contact + 1 if contact >= 0 else None,

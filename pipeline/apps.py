@@ -13,7 +13,8 @@ class PipelineConfig(AppConfig):
         from pipeline.api.serializers import DealSerializer
         from pipeline.models import Deal
 
-        sync.register(Deal, DealSerializer, route="deals")
+        # The serializer's win probability reads the deal's stage and stored score: loaded per page.
+        sync.register(Deal, DealSerializer, route="deals", prefetch=("stage", "win_score"))
         # Deals belong to companies and contacts: crm's writes learn of them here (crm imports no pipeline).
         hooks.register_dependent(
             Deal,

@@ -6,7 +6,7 @@ filter can neither offer nor reveal records the user may not see.
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -101,20 +101,27 @@ class DealFilterSet(django_filters.FilterSet):
             ("amount", "amount"),
             ("expected_close", "expected_close"),
             ("updated_at", "updated_at"),
+            ("win_probability", "win_probability"),
         ),
         label=_("Order by"),
     )
 
     # The columns a list may be sorted by, in the `o` parameter (prefix "-" for descending).
-    ordering_fields = ("title", "amount", "expected_close", "updated_at")
+    ordering_fields = ("title", "amount", "expected_close", "updated_at", "win_probability")
 
     class Meta:
         model = Deal
         fields = []
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        from assistant.display import win_probability_expression
+
         if queryset is None:
             queryset = Deal.objects.visible_to(_user(request))
+        # The chance of winning shown (and sorted by): the win model's score, else the stage's percentage.
+        queryset = queryset.annotate(
+            win_probability=win_probability_expression(), win_model_version=F("win_score__model_version")
+        )
         super().__init__(data, queryset, request=request, prefix=prefix)
 
     def filter_search(self, queryset, name, value):

@@ -193,7 +193,7 @@ def board_deals(*, user, pipeline, stages, owner_id=None, closed_limit: int = CL
             "owner__last_name",
             "pipeline__stale_after_days",
         )
-        .annotate(next_follow_up_at=Subquery(next_follow_up))
+        .annotate(next_follow_up_at=Subquery(next_follow_up), win_probability=F("win_score__probability"))
     )
     order = (F("expected_close").asc(nulls_last=True), "title", "pk")
     latest_closed = (F("closed_at").desc(nulls_last=True), F("pk").desc())

@@ -127,13 +127,25 @@ class DealDetailView(VisibleQuerysetMixin, DetailView):
     context_object_name = "deal"
 
     def get_base_queryset(self):
-        return Deal.objects.select_related("company", "contact", "owner", "team", "pipeline", "stage", "loss_reason")
+        from assistant.selectors import latest_card_annotations
+
+        # The stored score, and the win model's latest verdict (why a stage percentage is shown), in the one query.
+        return Deal.objects.select_related(
+            "company", "contact", "owner", "team", "pipeline", "stage", "loss_reason", "win_score"
+        ).annotate(**latest_card_annotations())
 
     def get_context_data(self, **kwargs):
+        from assistant.display import status_reason, win_view
+        from assistant.selectors import latest_card_of, may_read_win_model
+
         context = super().get_context_data(**kwargs)
         deal = self.object
         can_edit = Deal.objects.editable_by(self.request.user).filter(pk=deal.pk).exists()
+        win = win_view(deal)
         context.update(
+            win=win,
+            win_reason=status_reason(latest_card_of(deal)) if win and win.source == "stage" else "",
+            show_card_link=may_read_win_model(self.request.user),
             history=deal_stage_history(deal=deal),
             can_edit=can_edit,
             move_form=MoveForm(deal=deal) if can_edit else None,

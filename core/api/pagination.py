@@ -17,6 +17,18 @@ class CursorPagination(pagination.CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def get_ordering(self, request, queryset, view):
+        """The list's `o` parameter when its FilterSet names it among `ordering_fields`, else the stable default.
+
+        The cursor pages through the chosen column, with the id as the tie-breaker in the same
+        direction, so a sorted list pages without repeats or gaps like the default one.
+        """
+        fields = getattr(getattr(view, "filterset_class", None), "ordering_fields", ())
+        requested = request.query_params.get("o", "")
+        if requested and requested.lstrip("-") in fields:
+            return (requested, "-id" if requested.startswith("-") else "id")
+        return super().get_ordering(request, queryset, view)
+
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:

@@ -166,15 +166,20 @@ def _schema(model, tag, serializer):
     )
 
 
-def register(model, serializer_class, *, route: str) -> None:
+def register(model, serializer_class, *, route: str, prefetch: tuple = ()) -> None:
     """Serve `model` at `<route>/changes/` with `serializer_class`'s shape; call from the app's `AppConfig.ready()`.
 
     `route` is also the OpenAPI tag of the model's CRUD endpoints. Registering a model
-    twice (a test re-running ready()) keeps the first registration.
+    twice (a test re-running ready()) keeps the first registration. `prefetch` names the
+    relations the serializer reads, loaded for a whole page at once.
     """
     if model in _registry:
         return
     serializer = _with_change_seq(serializer_class)
-    view = type(f"{model.__name__}ChangesView", (ChangesView,), {"model": model, "__module__": __name__})
+    view = type(
+        f"{model.__name__}ChangesView",
+        (ChangesView,),
+        {"model": model, "prefetch": tuple(prefetch), "__module__": __name__},
+    )
     view = _schema(model, route, serializer)(view)
     _registry[model] = Synced(model=model, route=route, serializer=serializer, view=view)

@@ -57,6 +57,21 @@ class DealSerializer(SafqaModelSerializer):
         required=False,
         help_text=_("Only when creating; move a deal with the move, won and lost actions."),
     )
+    win_probability = serializers.SerializerMethodField(
+        help_text=_(
+            "Chance of winning an open deal, 0 to 1: the win model's score, else the stage's percentage; "
+            "null once the deal is won or lost. Sort with o=win_probability."
+        )
+    )
+    win_factors = serializers.SerializerMethodField(
+        help_text=_(
+            "The three factors that moved the score most: code, params, signed points (tenths of log-odds) "
+            "and text in the request's language. Empty when the stage's percentage is shown."
+        )
+    )
+    win_model_version = serializers.SerializerMethodField(
+        help_text=_("Version of the win model that scored the deal; null when the stage's percentage is shown.")
+    )
 
     class Meta:
         model = Deal
@@ -83,6 +98,9 @@ class DealSerializer(SafqaModelSerializer):
             "version",
             "created_at",
             "updated_at",
+            "win_probability",
+            "win_factors",
+            "win_model_version",
         ]
         read_only_fields = [
             "id",
@@ -94,6 +112,28 @@ class DealSerializer(SafqaModelSerializer):
             "updated_at",
         ]
         validators = []
+
+    def _win(self, deal):
+        from assistant.display import win_view
+
+        cache = self.context.setdefault("_win_views", {})
+        if deal.pk not in cache:
+            cache[deal.pk] = win_view(deal)
+        return cache[deal.pk]
+
+    def get_win_probability(self, deal) -> float | None:
+        win = self._win(deal)
+        return None if win is None else float(win.probability)
+
+    def get_win_factors(self, deal) -> list[dict]:
+        win = self._win(deal)
+        if win is None:
+            return []
+        return [{"code": f.code, "params": f.params, "points": f.points, "text": f.sentence} for f in win.factors]
+
+    def get_win_model_version(self, deal) -> int | None:
+        win = self._win(deal)
+        return None if win is None else win.model_version
 
     def validate(self, attrs):
         if self.instance is not None:

@@ -31,7 +31,7 @@ class DealViewSet(SafqaModelViewSet):
     `bulk/` creates or updates up to 1,000 deals by external id, with one result per item.
     """
 
-    queryset = Deal.objects.select_related("stage")
+    queryset = Deal.objects.select_related("stage", "win_score")
     serializer_class = DealSerializer
     filterset_class = DealApiFilterSet
     write_actions = ("move", "won", "lost")

@@ -45,6 +45,8 @@ class Card(NamedTuple):
     in_stage: str
     next_on: str
     next_text: str
+    # The win model's probability ("62%"), or "" when the deal has no score (the stage's percentage applies).
+    win: str
     # "stale" or "": only tested by the template, so it picks the shape and is never placed as text.
     stale: str
 
@@ -119,6 +121,8 @@ class _CardMaker:
             limit = deal.pipeline.stale_after_days
             if limit and whole_days >= limit and deal.stage_id not in self.closed:
                 stale = "stale"
+        probability = getattr(deal, "win_probability", None)
+        win = formatting.percent(probability * 100, 0) if probability is not None else ""
         owner = self.owners.get(deal.owner_id)
         if owner is None:
             owner = self.owners[deal.owner_id] = str(deal.owner)
@@ -137,6 +141,7 @@ class _CardMaker:
             in_stage=in_stage,
             next_on=next_on,
             next_text=next_text,
+            win=win,
             stale=stale,
         )
 
@@ -156,6 +161,7 @@ class _CardShapes:
             bool(card.closes_on),
             bool(card.in_stage),
             bool(card.next_on),
+            bool(card.win),
             card.stale,
         )
         shape = self.shapes.get(key)
@@ -165,7 +171,7 @@ class _CardShapes:
         return shape.format(*map(escape, card[1:]))
 
     def _shape(self, key) -> str:
-        stage_id, has_company, has_close, has_in_stage, has_next, stale = key
+        stage_id, has_company, has_close, has_in_stage, has_next, has_win, stale = key
         markers = {name: _marker(name) for name in _SLOTS}
         if not has_company:
             markers["company"] = ""
@@ -175,6 +181,8 @@ class _CardShapes:
             markers["in_stage"] = ""
         if not has_next:
             markers["next_on"] = markers["next_text"] = ""
+        if not has_win:
+            markers["win"] = ""
         markers["stale"] = stale
         with self.context.push(card=Card(stage_id=stage_id, **markers)):
             html = self.template.render(self.context)

@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Team, User
+from cases.models import Case
 from crm.models import Activity, Company, Contact, FollowUp
 from pipeline.models import Deal, Pipeline
 from tests import factories as f
@@ -34,6 +35,13 @@ EDITS = {"team": {"manager_of_team", "admin"}, "owned": {"manager_of_team", "adm
 
 def _soon():
     return (timezone.now() + timedelta(days=1)).isoformat()
+
+
+def _case(w):
+    """rep_a1's support case (cases app), made once per world."""
+    if not hasattr(w, "case"):
+        w.case = f.CaseFactory(owner=w.rep_a1, team=w.team_a, contact=w.a1.contact)
+    return w.case
 
 
 ENDPOINTS = {
@@ -77,6 +85,14 @@ ENDPOINTS = {
         "patch": {"subject": "موعد جديد"},
         "create": lambda w: {"subject": "اتصل", "due_at": _soon()},
     },
+    "cases": {
+        "model": Case,
+        "rule": "owned",
+        "record": _case,
+        "fresh": lambda w: f.CaseFactory(owner=w.rep_a1, team=w.team_a, contact=w.a1.contact),
+        "patch": {"subject": "طلب معدل"},
+        "create": lambda w: {"subject": "لا يعمل"},
+    },
     "pipelines": {
         "model": Pipeline,
         "rule": "everyone",
@@ -118,6 +134,7 @@ def test_list_shows_exactly_what_the_caller_may_see(world, as_caller, path, call
         assert api.get(f"/api/v1/{path}/").status_code == 401
         return
     spec = ENDPOINTS[path]
+    spec["record"](world)  # a record made on first use (a case) exists before the list is read
     ids = _all_ids(api, path)
     visible = set(spec["model"].objects.visible_to(user).values_list("pk", flat=True))
     if path == "users":
@@ -159,8 +176,10 @@ def test_create(world, as_caller, path, caller):
         assert api.post(f"/api/v1/{path}/", {}, format="json").status_code == (401 if user is None else 405)
         return
     body = spec["create"](world)
-    if path == "activities":
+    if path in ("activities", "cases"):
         body["contact"] = (world.b.contact if caller.endswith("other_team") else world.a1.contact).pk
+    if caller == "admin" and path == "cases":
+        body["owner"] = world.rep_a1.pk
     if caller == "admin" and path in ("companies", "contacts", "deals"):
         body["owner"] = world.rep_a1.pk  # an admin assigns; they belong to no team themselves
     if caller == "admin" and path == "follow-ups":

@@ -42,7 +42,7 @@ def build_history(*, team, owners, closed=600, open_=12, signal=True, seed=7, pr
     specs = []
     for index in range(closed + open_):
         is_open = index >= closed
-        start = now - timedelta(days=(30 + rng.random() * 20) if is_open else (20 + 340 * index / closed))
+        start = now - timedelta(days=(30 + rng.random() * 20) if is_open else (70 + 290 * (closed - index) / closed))
         amount = Decimal(rng.choice((2, 5, 10, 20, 50, 100, 200, 500)) * 1000)
         source = rng.choice(SOURCES)
         specs.append((index, is_open, start, amount, source, owners[index % len(owners)]))

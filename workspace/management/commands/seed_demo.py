@@ -10,6 +10,7 @@ from django.utils import timezone
 from faker import Faker
 
 from accounts.models import Membership, Role, Team, User
+from assistant.planted import GAP_CHOICES, best_achievable_auc, draw_won, planted_logit
 from core import sync
 from crm import services as crm_services
 from crm.models import Activity, ActivityKind, ActivityOutcome, Company, Contact, FollowUp, PreferredChannel, Tag
@@ -108,6 +109,7 @@ class Command(BaseCommand):
         self.fake_en.seed_instance(seed)
         self.now = timezone.now()
         self.size = SIZES[size]
+        self.known_outcomes = []
         with transaction.atomic():
             self._build()
         self.stdout.write(
@@ -117,6 +119,13 @@ class Command(BaseCommand):
                 f"{FollowUp.objects.count()} follow-ups."
             )
         )
+        best = best_achievable_auc(self.known_outcomes)
+        if best is not None:
+            # The win model's holdout AUC (manage.py win_model_train) can be read against this.
+            self.stdout.write(
+                f"Closed deals' outcomes follow assistant/planted.py: best achievable AUC {best:.3f} "
+                f"over {len(self.known_outcomes)} closed deals."
+            )
         self._print_logins()
 
     def _print_logins(self):
@@ -271,6 +280,7 @@ class Command(BaseCommand):
         open_stages = [s for s in stages if s.kind == StageKind.OPEN]
         created = self.now - timedelta(days=rng.randrange(1, 90), hours=rng.randrange(0, 24))
         amount = Decimal(rng.randrange(5, 500) * 1000) + Decimal(rng.choice([0, 250, 500, 750]))
+        source = rng.choice(DealSource.values)
         products = DEAL_PRODUCTS_AR if arabic else DEAL_PRODUCTS_EN
         deal = deal_services.deal_create(
             by=rep,
@@ -280,7 +290,7 @@ class Command(BaseCommand):
             pipeline=pipeline,
             company=company,
             contact=contact,
-            source=rng.choice(DealSource.values),
+            source=source,
             expected_close=(self.now + timedelta(days=rng.randrange(-10, 120))).date(),
         )
         Deal.objects.filter(pk=deal.pk).update(created_at=created)
@@ -292,8 +302,29 @@ class Command(BaseCommand):
         for stage in open_stages[1 : target + 1]:
             at = min(at + timedelta(days=rng.randrange(1, 12)), self.now)
             deal = deal_services.deal_move_to_stage(deal=deal, stage=stage, by=rep, at=at)
-        outcome = rng.random()
         at = min(at + timedelta(days=rng.randrange(1, 15)), self.now)
+        # Data with a known answer (assistant/planted.py): 40 % of deals close, and whether one is
+        # won is drawn from a known function of its source, amount and how often it is worked on
+        # (its activities, every `gap` days), plus hidden noise.
+        gap = rng.choice(GAP_CHOICES)  # drawn, not from the id: a flushed database gives the same world
+        known = planted_logit(amount=float(amount), source=source, gap_days=gap)
+        closes = rng.random() < 0.4
+        won = draw_won(rng, known)
+        moment = created + timedelta(hours=2)
+        while moment < at:
+            crm_services.activity_log(
+                by=rep,
+                kind=rng.choice([ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING]),
+                occurred_at=moment,
+                deal=deal,
+                contact=contact,
+                company=company,
+                subject=rng.choice(CALL_SUBJECTS_AR if arabic else CALL_SUBJECTS_EN),
+            )
+            moment += timedelta(days=gap * (0.8 + 0.4 * rng.random()))
+        if closes:
+            self.known_outcomes.append((known, won))
+        outcome = (0.0 if won else 0.3) if closes else 1.0
         if outcome < 0.25:
             deal_services.deal_move_to_stage(
                 deal=deal, stage=next(s for s in stages if s.kind == StageKind.WON), by=rep, at=at
