@@ -20,13 +20,13 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from accounts.models import Quota, Team, User
 from analytics.days import day_window, local_date
-from analytics.figures import DERIVED, DURATION_EDGES_HOURS, FLOW, SNAPSHOT, SOURCES, figures_from, figures_of
+from analytics.figures import DURATION_EDGES_HOURS, FLOW, SOURCES, figures_from
 from analytics.models import (
     DailyActivityFigure,
     DailyDealFigure,
@@ -564,7 +564,6 @@ class Dashboard:
             if probability >= COMMIT_PROBABILITY:
                 totals["commit_count"] += row["count"]
                 totals["commit"] += row["amount"]
-        model_weighted = self._model_weighted(sums)
         targets: dict[tuple, Decimal] = defaultdict(Decimal)
         for quota in self.quotas:
             quota_days = (quota.period_end - quota.period_start).days + 1
@@ -584,45 +583,9 @@ class Dashboard:
                 "best_case": _money(totals["best_case"]),
                 "weighted": _money(totals["weighted"] / 100),
                 "target": _money(targets[(month, currency)]) if targets.get((month, currency)) else None,
-                "model_weighted": _money(model_weighted[(month, currency)])
-                if (month, currency) in model_weighted
-                else None,
             }
             for (month, currency), totals in sorted(sums.items())
         ]
-
-    def _model_weighted(self, sums: dict[tuple, dict]) -> dict[tuple, Decimal]:
-        """Per month and currency, the open value weighted by the win model's scores (assistant.DealScore).
-
-        One query: the scored deals' value and score-weighted value per month, currency and
-        stage. A deal without a score counts at its stage's percentage, as in the stage-weighted
-        figure; a month with no scored deal at all has no model-weighted figure (the model is
-        not in use, or has not scored these deals yet).
-        """
-        rows = (
-            self.open_in_period()
-            .filter(win_score__isnull=False)
-            .order_by()
-            .annotate(month=TruncMonth("expected_close"))
-            .values("month", "currency", "stage_id")
-            .annotate(
-                scored=Sum(
-                    F("amount") * F("win_score__probability"),
-                    output_field=DecimalField(max_digits=30, decimal_places=8),
-                ),
-                value=Sum("amount"),
-            )
-        )
-        result: dict[tuple, Decimal] = {}
-        for row in rows:
-            month = row["month"]
-            month = month.date() if hasattr(month, "date") else month
-            key = (month, row["currency"])
-            if key not in result:
-                result[key] = sums[key]["weighted"] / 100 if key in sums else Decimal(0)
-            # Replace this stage's share of the stage-weighted sum by the scores' weighting.
-            result[key] += row["scored"] - row["value"] * self.open_stages[row["stage_id"]] / 100
-        return result
 
     # Leaderboard --------------------------------------------------------------------
 
@@ -773,37 +736,3 @@ def my_quota_progress(*, user, now=None) -> list[dict]:
     teams = list(Team.objects.filter(pk__in=team_ids(user)))
     today_by_team = {team.pk: local_date(team.time_zone, now) for team in teams}
     return quota_progress(quotas, viewer=user, teams=teams, today=today, today_by_team=today_by_team)
-
-
-# Totals of daily rows -------------------------------------------------------------
-
-
-def figure_totals(rows: QuerySet, *, day_to: date, group_by: tuple[str, ...] = ()) -> list[dict]:
-    """Totals of the figures in `rows` (one daily table, already filtered by team, rep, days…).
-
-    Flows are added up over all the days in `rows` up to `day_to`; snapshots
-    (open pipeline, overdue follow-ups) are the values of `day_to` only; derived
-    figures (the average days to close) are recomputed from the totals, never
-    averaged. Deal figures must be grouped by currency: money in different
-    currencies is never added together.
-    """
-    table = rows.model.__name__
-    if table == "DailyDealFigure" and "currency" not in group_by:
-        raise ValueError("deal figures are totalled per currency: include 'currency' in group_by")
-    figures = figures_of(table)
-    aggregates = {}
-    for figure in figures:
-        if figure.kind == FLOW:
-            aggregates[figure.name] = Sum(figure.name)
-        elif figure.kind == SNAPSHOT:
-            aggregates[figure.name] = Sum(figure.name, filter=Q(day=day_to))
-    rows = rows.filter(day__lte=day_to).order_by()
-    results = list(rows.values(*group_by).annotate(**aggregates)) if group_by else [rows.aggregate(**aggregates)]
-    for result in results:
-        for figure in figures:
-            if figure.kind != DERIVED and result.get(figure.name) is None:
-                result[figure.name] = figure.zero()
-        for figure in figures:
-            if figure.kind == DERIVED:
-                result[figure.name] = figure.derive(result)
-    return sorted(results, key=lambda result: tuple(str(result[column]) for column in group_by))

@@ -1,12 +1,10 @@
 """Money: an amount as Decimal plus an ISO 4217 currency code, never a float.
 
 Amounts in different currencies are never added together here; callers group
-by currency (see `totals_by_currency`) or convert with an explicit rate. Amounts are
+by currency in their queries or convert with an explicit rate. Amounts are
 written for people by the one formatter, `core.formatting.money`.
 """
 
-from collections import defaultdict
-from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -74,12 +72,3 @@ def _currency_choices(locale: str) -> tuple[tuple[str, str], ...]:
     # Some 300 names looked up in Babel: once per language, not for every form that offers a currency.
     rest = sorted(KNOWN_CURRENCIES.difference(COMMON_CURRENCIES))
     return tuple((code, f"{code} — {get_currency_name(code, locale=locale)}") for code in (*COMMON_CURRENCIES, *rest))
-
-
-def totals_by_currency(rows: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
-    """Sum (currency, amount) pairs per currency, never across currencies."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    for currency, amount in rows:
-        if amount is not None:
-            totals[currency] += amount
-    return dict(sorted(totals.items()))

@@ -17,11 +17,11 @@ from analytics.models import (
     DailyStageFigure,
     RollupDay,
 )
-from analytics.selectors import figure_totals
 from crm.models import ActivityKind
 from pipeline.models import Deal
 from tests import factories as f
 from tests.analytics.builders import DAY, at, make_activity, make_deal, make_follow_up
+from tests.analytics.totals import figure_totals
 
 TABLES = [
     DailyDealFigure,
