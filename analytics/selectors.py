@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, DecimalField, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -564,6 +564,7 @@ class Dashboard:
             if probability >= COMMIT_PROBABILITY:
                 totals["commit_count"] += row["count"]
                 totals["commit"] += row["amount"]
+        model_weighted = self._model_weighted(sums)
         targets: dict[tuple, Decimal] = defaultdict(Decimal)
         for quota in self.quotas:
             quota_days = (quota.period_end - quota.period_start).days + 1
@@ -583,9 +584,45 @@ class Dashboard:
                 "best_case": _money(totals["best_case"]),
                 "weighted": _money(totals["weighted"] / 100),
                 "target": _money(targets[(month, currency)]) if targets.get((month, currency)) else None,
+                "model_weighted": _money(model_weighted[(month, currency)])
+                if (month, currency) in model_weighted
+                else None,
             }
             for (month, currency), totals in sorted(sums.items())
         ]
+
+    def _model_weighted(self, sums: dict[tuple, dict]) -> dict[tuple, Decimal]:
+        """Per month and currency, the open value weighted by the win model's scores (assistant.DealScore).
+
+        One query: the scored deals' value and score-weighted value per month, currency and
+        stage. A deal without a score counts at its stage's percentage, as in the stage-weighted
+        figure; a month with no scored deal at all has no model-weighted figure (the model is
+        not in use, or has not scored these deals yet).
+        """
+        rows = (
+            self.open_in_period()
+            .filter(win_score__isnull=False)
+            .order_by()
+            .annotate(month=TruncMonth("expected_close"))
+            .values("month", "currency", "stage_id")
+            .annotate(
+                scored=Sum(
+                    F("amount") * F("win_score__probability"),
+                    output_field=DecimalField(max_digits=30, decimal_places=8),
+                ),
+                value=Sum("amount"),
+            )
+        )
+        result: dict[tuple, Decimal] = {}
+        for row in rows:
+            month = row["month"]
+            month = month.date() if hasattr(month, "date") else month
+            key = (month, row["currency"])
+            if key not in result:
+                result[key] = sums[key]["weighted"] / 100 if key in sums else Decimal(0)
+            # Replace this stage's share of the stage-weighted sum by the scores' weighting.
+            result[key] += row["scored"] - row["value"] * self.open_stages[row["stage_id"]] / 100
+        return result
 
     # Leaderboard --------------------------------------------------------------------
 
