@@ -820,9 +820,7 @@ def main(argv=None) -> int:
                     crashed |= run_op(results, op, lambda op=op: globals()[f"op_{op}"](ctx, fx, sessions))
         batch_ops = [op for op in BATCH_OPS if op in ops and op != "rollup_full"]
         if batch_ops:
-            from bench import ops_batch
-
-            from bench import ops_assistant
+            from bench import ops_assistant, ops_batch
 
             for op in batch_ops:
                 module = ops_assistant if op in ASSISTANT_OPS else ops_batch
