@@ -138,6 +138,9 @@ def case_update(*, case: Case, by, expected_version: int | None = None, **fields
         fields["owner"] = owner
     if team is not None:
         fields["team"] = team
+    if "contact" in fields and "company" not in fields and fields["contact"].pk != case.contact_id:
+        # Another customer: the case follows them to their company.
+        fields["company"] = fields["contact"].company
     for name, value in fields.items():
         setattr(case, name, value)
     if "priority" in fields:

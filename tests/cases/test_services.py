@@ -178,3 +178,10 @@ def test_a_rep_cannot_give_a_case_to_a_colleague(world):
 def test_factory_builds_a_valid_case(world):
     case = f.CaseFactory(owner=world.rep_a1, team=world.team_a, contact=world.a1.contact)
     case.full_clean()
+
+
+def test_moving_a_case_to_another_contact_takes_their_company(world):
+    case = _open(world)
+    other = f.ContactFactory(owner=world.rep_a1, team=world.team_a, company=None)
+    case = services.case_update(case=case, by=world.rep_a1, contact=other)
+    assert case.contact == other and case.company is None
