@@ -230,3 +230,53 @@ def test_web_code_never_imports_scikit_learn():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_dashboard_forecast_weights_scored_deals_by_the_model_and_the_rest_by_stage(world):
+    from datetime import date, datetime
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from analytics.periods import Filters, Period
+    from analytics.selectors import Dashboard
+    from assistant import services
+    from assistant.models import WinModelStatus
+
+    s = world.pipeline.s
+    scored = f.DealFactory(
+        owner=world.rep_a1, team=world.team_a, stage=s.lead, amount=Decimal("1000"), expected_close=date(2025, 12, 15)
+    )
+    f.DealFactory(  # unscored: counts at the stage's 50 %
+        owner=world.rep_a1,
+        team=world.team_a,
+        stage=s.proposal,
+        amount=Decimal("2000"),
+        expected_close=date(2025, 12, 20),
+    )
+    period = Period("custom", date(2025, 12, 1), date(2025, 12, 31))
+    later = datetime(2026, 1, 15, 12, 0, tzinfo=ZoneInfo("UTC"))
+
+    def december():
+        rows = Dashboard(user=world.manager_a, filters=Filters(period=period), now=later).forecast
+        return next(row for row in rows if row["month"] == date(2025, 12, 1) and row["currency"] == "SAR")
+
+    assert december()["model_weighted"] is None  # no model in use: no model-weighted figure
+    model = services.win_model_record(
+        version=1, trained_at=later, status=WinModelStatus.IN_USE, params={}, metrics={}, by=None
+    )
+    services.deal_scores_write(
+        rows=[{"deal_id": scored.pk, "probability": 0.8, "base_probability": 0.4, "factors": []}],
+        model=model,
+        scored_at=later,
+        by=None,
+    )
+    row = december()
+    # Stage-weighted: 1000 × 10 % + 2000 × 50 %; the model's: 1000 × 80 % + 2000 × 50 %.
+    assert row["weighted"] == Decimal("1100.00")
+    assert row["model_weighted"] == Decimal("1800.00")
+    # The dashboard's table shows it beside the stage-weighted figure.
+    client = _client(world.manager_a, language="en")
+    page = client.get(
+        reverse("analytics:dashboard") + "?period=custom&start=2025-12-01&end=2025-12-31"
+    ).content.decode()
+    assert "Weighted by the win model" in page
