@@ -242,6 +242,8 @@ BEYOND_THE_SCHEMA = {
     "external_id",
     "occurred_at",
     "loss_reason",
+    # A survey template (an id, and only an active one is sent).
+    "template",
     # Django's URL validator (a host with a dot, http/https/ftp) is narrower than `format: uri`.
     "website",
     # The deal list's amount range takes at most 14 digits with 2 decimals (the page's own filter).

@@ -143,3 +143,33 @@ def test_won_deal_survey_answered_on_a_phone_reaches_the_managers_timeline(
     assert COMMENT in entry.inner_text()
     screenshot(page, "survey-answer-on-deal-timeline")
     assert_accessible(page, "deal page with a survey answer")
+
+
+@pytest.mark.parametrize(("language", "viewport"), [("ar", PHONE), ("en", {"width": 1366, "height": 800})])
+def test_ask_for_feedback_from_the_contact_page(
+    browser, live_server, world, settings, eager_celery, language, viewport
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    SurveyTemplateFactory(name="رضا بعد التركيب" if language == "ar" else "After installation")
+    rep = world.rep_a1
+    rep.language = language
+    rep.save()
+    pages = open_sized_page(browser, live_server, viewport)
+    page = next(pages)
+    try:
+        sign_in(page, rep.username)
+        contact = world.a1.contact
+        page.goto(contact.get_absolute_url())
+        panel = page.locator("#surveys")
+        assert panel.locator(".empty").count() == 1
+        panel.locator("a.button").click()
+        page.wait_for_selector("#ask-title")
+        screenshot(page, f"survey-ask-{language}-{viewport['width']}")
+        assert_accessible(page, f"ask for feedback ({language}, {viewport['width']} px)")
+        page.locator("form button[type=submit].button--primary").click()
+        page.wait_for_url(lambda url: urlsplit(url).path == contact.get_absolute_url())
+        page.locator("#surveys .survey-list__item").wait_for()
+        assert_accessible(page, f"contact page with a survey sent ({language}, {viewport['width']} px)")
+    finally:
+        next(pages, None)
+    assert contact.surveys.count() == 1
