@@ -341,6 +341,55 @@ def contact_detail(*, viewer: int, admin: bool, contact: int, limit: int = 200):
     return query, {"viewer": viewer, "admin": admin, "contact": contact, "limit": limit}
 
 
+def contact_record(*, viewer: int, admin: bool, contact: int):
+    """One contact as GET /api/v1/contacts/<id>/ answers it: its fields and tag ids, if the viewer may see it."""
+    query = (
+        f"SELECT row_to_json(t)::text FROM (SELECT {CONTACT_COLUMNS} FROM crm_contact c"
+        f" WHERE c.id = %(contact)s AND {_visible_shared('c')}) t"
+    )
+    return query, {"viewer": viewer, "admin": admin, "contact": contact}
+
+
+def contact_create(*, owner: int, team: int, email: str):
+    """POST /api/v1/contacts/ as one statement: the contact inserted with its change number from the
+    counter row (locked until the statement's transaction commits, as Safqa's stamp is), the row as JSON."""
+    query = f"""
+    WITH counter AS (
+        UPDATE core_changecounter SET last_seq = last_seq + 1, updated_at = now() WHERE id = 1 RETURNING last_seq
+    ), c AS (
+        INSERT INTO crm_contact (
+            created_at, updated_at, first_name, last_name, name_normalized, email, phone_raw, phone, phone_verified,
+            job_title, notes, preferred_channel, preferred_language, accessibility_needs, needs_sign_language,
+            needs_large_print, uses_screen_reader, consent_marketing, consent_data_sharing, consent_email,
+            consent_phone, consent_whatsapp, external_source, external_id, owner_id, team_id, change_seq, version)
+        SELECT now(), now(), 'سارة', 'الحربي', 'ساره الحربي', %(email)s, '0501234567', '+966501234567', true,
+            '', '', '', '', '', false, false, false, false, false, true, true, false, '', '', %(owner)s, %(team)s,
+            counter.last_seq, 1
+        FROM counter
+        RETURNING *
+    )
+    SELECT row_to_json(t)::text FROM (SELECT {CONTACT_COLUMNS} FROM c) t
+    """
+    return query, {"owner": owner, "team": team, "email": email}
+
+
+def contact_update(*, viewer: int, admin: bool, contact: int, job_title: str):
+    """PATCH /api/v1/contacts/<id>/ of one field as one statement: the row changed if the viewer may edit
+    it (owner, manager, admin), its version bumped and its change number taken from the counter row."""
+    query = f"""
+    WITH counter AS (
+        UPDATE core_changecounter SET last_seq = last_seq + 1, updated_at = now() WHERE id = 1 RETURNING last_seq
+    ), c AS (
+        UPDATE crm_contact AS c SET job_title = %(job_title)s, version = c.version + 1, updated_at = now(),
+            change_seq = counter.last_seq
+        FROM counter WHERE c.id = %(contact)s AND {_visible_owned("c")}
+        RETURNING c.*
+    )
+    SELECT row_to_json(t)::text FROM (SELECT {CONTACT_COLUMNS} FROM c) t
+    """
+    return query, {"viewer": viewer, "admin": admin, "contact": contact, "job_title": job_title}
+
+
 def timed_concurrently(
     connect: Callable,
     queries: list[tuple[str, dict]],

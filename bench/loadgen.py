@@ -3,13 +3,15 @@
     python -m bench.loadgen SPEC.json OUT.json
 
 SPEC: {"base_url", "users", "think", "warmup", "duration", "min_samples", "max_window",
-       "requests": [{"path", "headers", "follow_next"}]}.
+       "requests": [{"path", "headers", "follow_next", "method", "body"}]}.
 Each simulated user takes the spec's requests in turn from its own starting point, pausing between
 them a think time drawn uniformly from 0.5–1.5 × "think" seconds, as a person between clicks or an
 app between calls. With "think": 0 it loops without pausing (a closed loop: 16 users means 16
 requests always in flight), which measures the server's saturated throughput, not a user's wait.
 With "follow_next": N a user also follows the JSON answer's `next` link up to N times, as an API
-client paging a list does.
+client paging a list does. "method" (default GET) and "body" (sent as JSON) make it a write; every
+"{n}" in the body or a header value becomes a number unique to the request (process id and a count),
+so each create is a new record and each Idempotency-Key a new key.
 
 OUT: {"samples": [[latency_ms, status, queries], …], "errors": ["…", …], "window_s": seconds}: every
 request that completed inside the measured window (after the warm-up), whatever its outcome; the
@@ -24,6 +26,7 @@ a fraction of one core.
 import itertools
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -40,6 +43,11 @@ def load(spec: dict) -> dict:
     requests = spec["requests"]
     state = {"measuring": False, "samples": [], "errors": []}
     starts = itertools.count()
+    numbers = itertools.count()
+    process = os.getpid()
+
+    def unique(text: str) -> str:
+        return text.replace("{n}", f"{process}-{next(numbers)}") if "{n}" in text else text
 
     class Client(FastHttpUser):
         host = spec["base_url"]
@@ -57,9 +65,15 @@ def load(spec: dict) -> dict:
             request = requests[self.turn % len(requests)]
             self.turn += 1
             path = request["path"]
+            method = request.get("method", "GET")
+            headers = {name: unique(value) for name, value in request.get("headers", {}).items()}
+            body = None
+            if "body" in request:
+                body = unique(json.dumps(request["body"], ensure_ascii=False)).encode()
+                headers["Content-Type"] = "application/json"
             for _page in range(1 + request.get("follow_next", 0)):
-                with self.client.get(
-                    path, headers=request.get("headers", {}), allow_redirects=False, catch_response=True, name="op"
+                with self.client.request(
+                    method, path, data=body, headers=headers, allow_redirects=False, catch_response=True, name="op"
                 ) as response:
                     ok = 200 <= (response.status_code or 0) < 300
                     if ok:

@@ -54,6 +54,7 @@ MIN_SAMPLES = 50  # fewest requests a load window measures (it is lengthened up 
 HTTP_OPS = ("api_contacts_list", "api_search", "api_sync", "api_bulk_upsert", "board", "dashboard", "my_day")
 HTTP_OPS += ("contact_detail",)
 HTTP_OPS += ("case_list",)
+HTTP_OPS += ("api_contact_detail", "api_contact_create", "api_contact_update")
 BATCH_OPS = ("rollup_full", "rollup_incremental", "csv_import", "reminders")
 # The win model (bench/ops_assistant.py): training, scoring, worker peak memory, holdout AUC vs best achievable.
 ASSISTANT_OPS = ("win_model",)
@@ -69,6 +70,9 @@ TARGETS = {
     "dashboard": ("≤ 150 ms", lambda r: r["p95"] <= 150),
     "contact_detail": ("≤ 80 ms", lambda r: r["p95"] <= 80),
     "case_list": ("≤ 100 ms", lambda r: r["p95"] <= 100),
+    "api_contact_detail": ("≤ 15 ms, ≤ 3 SQL", lambda r: r["p95"] <= 15 and (r["queries"] or 0) <= 3),
+    "api_contact_create": ("≤ 40 ms, ≤ 6 SQL", lambda r: r["p95"] <= 40 and (r["queries"] or 0) <= 6),
+    "api_contact_update": ("≤ 40 ms, ≤ 6 SQL", lambda r: r["p95"] <= 40 and (r["queries"] or 0) <= 6),
 }
 
 
@@ -645,6 +649,94 @@ def op_contact_detail(ctx, fx, sessions) -> list[dict]:
     session = sessions["rep"] if viewer.pk == fx.rep.pk else create_session(viewer)
     requests = [{"path": f"/contacts/{contact.pk}/", "headers": session_header(session)}]
     return [load_result("contact_detail", ctx, requests, [query], notes=f"{entries} timeline entries;")]
+
+
+# ---- single-record API paths (issue 19 item 2) ------------------------------------------------------------
+
+# Contacts the single-record operations create (the API's and the floor's) carry this e-mail domain and
+# are deleted afterwards; the contacts they change get their job title back: every run starts alike.
+SINGLE_DOMAIN = "single.bench.example.com"
+
+
+def single_contacts(fx, count: int) -> list:
+    """`count` contacts of bench-rep-01's own (one per simulated user, so no two users edit the same row)."""
+    from crm.models import Contact
+
+    contacts = list(Contact.objects.filter(owner=fx.rep).order_by("pk")[:count])
+    if not contacts:
+        raise RuntimeError("bench-rep-01 owns no contact")
+    return contacts
+
+
+def op_api_contact_detail(ctx, fx, sessions) -> list[dict]:
+    """GET /api/v1/contacts/<id>/ of the rep's own contacts, as the rep (a phone app opening a customer)."""
+    contacts = single_contacts(fx, ctx.users)
+    headers = auth_header(ctx, fx.rep.username)
+    requests = [{"path": f"/api/v1/contacts/{contact.pk}/", "headers": headers} for contact in contacts]
+    queries = [floor.contact_record(viewer=fx.rep.pk, admin=False, contact=contact.pk) for contact in contacts]
+    status, _headers, body = http_get(ctx.port, requests[0]["path"], headers)
+    if status != 200 or json.loads(body)["id"] != contacts[0].pk:
+        raise RuntimeError(f"{requests[0]['path']} answered {status}")
+    return [load_result("api_contact_detail", ctx, requests, queries, notes=f"{len(contacts)} contacts;")]
+
+
+def op_api_contact_create(ctx, fx, sessions) -> list[dict]:
+    """POST /api/v1/contacts/ as the rep: a new lead with a name, a mobile number and an e-mail (owner and
+    team decided by the server), as a phone app sends it; then the created contacts are deleted."""
+    headers = auth_header(ctx, fx.rep.username)
+    body = {
+        "first_name": "سارة",
+        "last_name": "الحربي",
+        "phone_raw": "0501234567",
+        "email": f"lead-{{n}}@{SINGLE_DOMAIN}",
+    }
+    requests = [{"path": "/api/v1/contacts/", "method": "POST", "headers": headers, "body": body}]
+    from accounts.models import Membership
+
+    team = Membership.objects.filter(user=fx.rep).order_by("created_at", "pk").values_list("team_id", flat=True)[0]
+    queries = [floor.contact_create(owner=fx.rep.pk, team=team, email=f"floor-{i}@{SINGLE_DOMAIN}") for i in range(4)]
+    try:
+        return [load_result("api_contact_create", ctx, requests, queries, notes="no Idempotency-Key;")]
+    finally:
+        delete_single_contacts()
+
+
+def op_api_contact_update(ctx, fx, sessions) -> list[dict]:
+    """PATCH /api/v1/contacts/<id>/ (a new job title) of the rep's own contacts, one per user, as the rep;
+    then the contacts get their job titles back."""
+    from django.db import connection
+
+    contacts = single_contacts(fx, ctx.users)
+    headers = auth_header(ctx, fx.rep.username)
+    requests = [
+        {
+            "path": f"/api/v1/contacts/{contact.pk}/",
+            "method": "PATCH",
+            "headers": headers,
+            "body": {"job_title": "مدير {n}"},
+        }
+        for contact in contacts
+    ]
+    queries = [
+        floor.contact_update(viewer=fx.rep.pk, admin=False, contact=contact.pk, job_title=f"floor {i}")
+        for i, contact in enumerate(contacts)
+    ]
+    try:
+        return [load_result("api_contact_update", ctx, requests, queries, notes=f"{len(contacts)} contacts;")]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE crm_contact AS c SET job_title = s.title FROM unnest(%s::bigint[], %s::text[]) AS s(id, title)"
+                " WHERE c.id = s.id",
+                [[contact.pk for contact in contacts], [contact.job_title for contact in contacts]],
+            )
+
+
+def delete_single_contacts() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM crm_contact WHERE email LIKE %s", [f"%@{SINGLE_DOMAIN}"])
 
 
 def ensure_rollups() -> None:

@@ -126,8 +126,20 @@ def lock_current(record) -> dict:
     arriving together both survive. A record deleted meanwhile raises the model's
     DoesNotExist, as reading it would (the API answers 404, as for any missing record).
     """
+    # Read FOR UPDATE already in this transaction (the API's get_object, core/api/viewsets.py): it is
+    # the stored row, and no one can change it before the transaction ends; reading it again would
+    # only cost a statement. The mark is spent here, so a second call reads again.
+    if record.__dict__.pop("_locked_current", False) and transaction.get_connection().in_atomic_block:
+        return column_values(record)
     # of=("self",): only this row; related rows read by the model's manager are not locked.
-    record.refresh_from_db(from_queryset=type(record)._base_manager.select_for_update(of=("self",)))
+    stored = type(record)._base_manager.select_for_update(of=("self",)).get(pk=record.pk)
+    for field in record._meta.concrete_fields:
+        value = getattr(stored, field.attname)
+        # A related record the caller read with this one stays when the row still points to it
+        # (the model's clean() may read it: a second query for the same row otherwise).
+        if field.is_relation and field.is_cached(record) and getattr(record, field.attname) != value:
+            field.delete_cached_value(record)
+        setattr(record, field.attname, value)
     return column_values(record)
 
 

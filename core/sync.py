@@ -103,8 +103,12 @@ def stamp_written(model, ids, *, bump_version: bool = False) -> int:
     ids = sorted({int(pk) for pk in ids})
     if not ids:
         return 0
-    first = take_change_seq(len(ids))
     connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        first = _stamp_in_one_statement(connection, model, ids, bump_version)
+        if first is not None:
+            return first
+    first = take_change_seq(len(ids))
     if connection.vendor == "postgresql":
         table = connection.ops.quote_name(model._meta.db_table)
         extra = ", version = t.version + 1, updated_at = %s" if bump_version else ""
@@ -126,6 +130,37 @@ def stamp_written(model, ids, *, bump_version: bool = False) -> int:
             changes["updated_at"] = timezone.now()
         model.objects.filter(pk__in=batch).update(**changes)
     return first
+
+
+def _stamp_in_one_statement(connection, model, ids: list[int], bump_version: bool) -> int | None:
+    """stamp_written on PostgreSQL as one statement: the counter row updated (so locked until commit,
+    as take_change_seq locks it) in a WITH clause, the rows numbered from what it returns; the first
+    number. None when the counter row does not exist yet (a new database) or none of the rows does:
+    the caller then takes the general path, which creates the counter.
+
+    Three statements (lock, update the counter, number the rows) become one; the locks are taken in
+    the same order, the rows (which this transaction wrote) first, then the counter.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("stamp_written() must run inside the writer's transaction")
+    table = connection.ops.quote_name(model._meta.db_table)
+    counter = connection.ops.quote_name(ChangeCounter._meta.db_table)
+    now = timezone.now()
+    extra = ", version = t.version + 1, updated_at = %s" if bump_version else ""
+    params = [len(ids), now, len(ids)] + ([now] if bump_version else []) + [ids]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH counter AS (UPDATE {counter} SET last_seq = last_seq + %s, updated_at = %s WHERE id = 1"
+            " RETURNING last_seq - %s AS base), "
+            f"stamped AS (UPDATE {table} AS t SET change_seq = counter.base + s.ord{extra} "
+            "FROM counter, unnest(%s::bigint[]) WITH ORDINALITY AS s(id, ord) WHERE t.id = s.id RETURNING t.id) "
+            "SELECT base, (SELECT count(*) FROM stamped) FROM counter",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None or not row[1]:
+        return None
+    return row[0] + 1
 
 
 def model_label(model) -> str:

@@ -1,6 +1,9 @@
 """Companies, contacts, activities and follow-ups over REST; every write goes through crm.services."""
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import OuterRef
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
@@ -53,6 +56,23 @@ class ContactViewSet(SafqaModelViewSet):
     queryset = Contact.objects.all()  # a page's tags are read by the serializer, in one query
     serializer_class = ContactSerializer
     filterset_class = ContactApiFilterSet
+    service_checks_version = True  # contact_update locks the row and compares If-Match under the lock
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.detail and connection.vendor == "postgresql":
+            # One record: its tag ids (in name order, as attach_tag_ids gives a page's) come with it,
+            # in the same statement, instead of a second query when it is serialized.
+            tag_ids = (
+                Contact.tags.through.objects.filter(contact_id=OuterRef("pk"))
+                .order_by("tag__name", "tag_id")
+                .values("tag_id")
+            )
+            queryset = queryset.annotate(tag_ids=ArraySubquery(tag_ids))
+        if self.request.method in ("PUT", "PATCH"):
+            # The model's clean() compares the company's team with the contact's.
+            queryset = queryset.select_related("company")
+        return queryset
 
     def delete_service(self, *, record, by, expected_version):
         services.contact_delete(contact=record, by=by, expected_version=expected_version)

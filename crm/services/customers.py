@@ -7,7 +7,7 @@ from core import bulk, sync
 from core.services import Ownership, lock_current, save_changed
 from crm import hooks
 from crm.models import Company, Contact
-from crm.services.records import Write, _changed_record, _new_record, _next_version
+from crm.services.records import Write, _changed_record, _full_clean, _new_record, _next_version
 from webhooks import events as webhook_events
 
 
@@ -43,7 +43,7 @@ def company_update(*, company: Company, by, tags=None, expected_version: int | N
 def contact_create(*, by, first_name: str, owner=None, team=None, tags=(), **fields) -> Contact:
     """Create a contact; without a team it joins its company's team when its owner may work there."""
     contact = _new_record(Contact, Ownership(by), {"first_name": first_name, "owner": owner, "team": team, **fields})
-    contact.full_clean()
+    _full_clean(contact)
     contact.save()
     if tags:
         contact.tags.set(tags)
@@ -63,7 +63,7 @@ def contact_update(*, contact: Contact, by, tags=None, expected_version: int | N
     write = Write(fields=fields, record=contact, expected_version=expected_version)
     stored = lock_current(contact)
     _changed_record(Contact, Ownership(by), write, contact.version)
-    contact.full_clean()
+    _full_clean(contact, changed=fields.keys())
     save_changed(contact, stored)
     if tags is not None:
         contact.tags.set(tags)

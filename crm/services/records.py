@@ -4,6 +4,7 @@
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +56,50 @@ class Write:
     record: Company | Contact | None = None
     tags: list | None = None
     expected_version: int | None = None
+
+
+# The external-id uniqueness of companies and contacts holds only for rows that have one.
+_ONLY_WITH_EXTERNAL_ID = ~Q(external_id="")
+
+
+def _full_clean(record, *, changed=None) -> None:
+    """record.full_clean() without the queries that cannot find anything.
+
+    `changed`: the fields a change of a stored record sets (None for a new record). Skipped: the
+    existence check of a foreign key whose record this write holds as read from the database (the
+    caller read and checked it, as the batch engine's callers do) or that a change leaves as stored
+    (it was valid, and the database's foreign key keeps it so); a uniqueness constraint none of
+    whose fields a change sets (the stored row met it, and the unique index keeps it so); and the
+    external-id uniqueness when the record has no external id (the constraint covers only rows with
+    one). Everything else is checked as full_clean() checks it, the model's clean() included.
+    """
+    exclude = {
+        field.name
+        for field in record._meta.concrete_fields
+        if field.is_relation and ((changed is not None and field.name not in changed) or _holds_stored(record, field))
+    }
+    blank_id = hasattr(record, "external_id") and not record.external_id
+
+    def needed(constraint) -> bool:
+        fields = getattr(constraint, "fields", ())
+        if changed is not None and fields and not set(fields) & set(changed):
+            return False
+        return not (blank_id and getattr(constraint, "condition", None) == _ONLY_WITH_EXTERNAL_ID)
+
+    record.full_clean(exclude=exclude, validate_constraints=any(needed(c) for c in record._meta.constraints))
+
+
+def _holds_stored(record, field) -> bool:
+    """True when `record` holds the related record of `field` as read from the database."""
+    if not field.is_cached(record):
+        return False
+    related = field.get_cached_value(record)
+    return (
+        related is not None
+        and not related._state.adding
+        and related.pk is not None
+        and related.pk == getattr(record, field.attname)
+    )
 
 
 def _new_record(model, ownership: Ownership, fields: dict):

@@ -76,17 +76,28 @@ def test_a_duplicate_email_or_a_missing_notification_is_counted_as_an_error(worl
     assert ops_batch._exactly_once(ids, mailbox)["other_emails"] == 2  # not one of these reminders'
 
 
-def test_csv_import_previews_and_imports_every_row_then_undoes_it(world, ctx):
+def test_csv_import_previews_and_imports_the_valid_rows_skips_the_failing_one_then_undoes_it(world, ctx):
     before = Contact.objects.count()
-    rows = _by_op(ops_batch.run_csv_import(ctx, rows=50))
+    rows = _by_op(ops_batch.run_csv_import(ctx, rows=120))
 
     preview, done = rows["csv_import_preview"], rows["csv_import"]
     assert preview["errors"] == 0 and done["errors"] == 0, done["notes"]
-    assert preview["count"] == done["count"] == 50
-    assert "'created': 48, 'updated': 2, 'skipped': 0, 'errors': 0" in done["notes"]  # world: 2 contacts with email
+    assert preview["count"] == done["count"] == 120
+    # world: 2 contacts with email (updated); row 55 has an impossible phone: skipped, handed back.
+    assert "'created': 117, 'updated': 2, 'skipped': 0, 'errors': 1" in done["notes"]
+    assert "skipped rows' CSV: 1 rows with an error column;" in done["notes"]
     assert "status done" in done["notes"] and "imported by manager_a" in done["notes"]
-    assert done["throughput"] == pytest.approx(50 / done["wall_s"])
+    assert done["throughput"] == pytest.approx(120 / done["wall_s"])
     assert Contact.objects.count() == before
+
+
+def test_one_row_in_a_hundred_of_the_import_file_fails_by_phone_or_by_email(world, tmp_path):
+    path = tmp_path / "contacts.csv"
+    ops_batch.import_file(path, 200, team=world.team_a)
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[56].split(",")[2:4] == ["bench-import-55@example.test", "05755"]  # row 55: the phone
+    assert lines[156].split(",")[2] == "bench-import-155@"  # row 155: the email
+    assert [number for number in range(200) if ops_batch._failing_row(number)] == [55, 155]
 
 
 def test_the_import_file_mixes_arabic_and_english_names_new_rows_and_updates(world, tmp_path):
