@@ -616,7 +616,9 @@ def test_detail_query_count_does_not_grow_with_rows(signed_in, crowded, django_a
     world = crowded
     client = signed_in(world.rep_a1)
     for url in (world.a1.company.get_absolute_url(), world.a1.contact.get_absolute_url()):
-        with django_assert_max_num_queries(12):
+        # 12 before issue 17, plus one query each for the support cases and the survey answers on the
+        # timeline and for the contact's surveys panel.
+        with django_assert_max_num_queries(15):
             response = client.get(url)
         assert response.status_code == 200
     html = html_of(client.get(world.a1.company.get_absolute_url()))
