@@ -1,8 +1,7 @@
 """A satisfaction survey end to end in a real browser: a deal is won, the after-sale survey's email reaches an
 SMTP server, the customer answers on a phone without signing in (Arabic comment, a low score), and the manager
-finds the answer on the deal's timeline. axe on the customer's pages in Arabic and English.
-
-(The dashboard's satisfaction figure is checked by the KPI tests of the cases/KPI work.)
+finds the answer on the deal's timeline and in the dashboard's satisfaction figures. axe on the
+customer's pages in Arabic and English.
 """
 
 import re
@@ -10,6 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from core.text import normalize_digits
 from notifications.models import Notification, NotificationKind
 from surveys.models import SurveyResponse
 from tests.e2e.conftest import PHONE, assert_accessible, open_sized_page, screenshot
@@ -143,6 +143,14 @@ def test_won_deal_survey_answered_on_a_phone_reaches_the_managers_timeline(
     assert COMMENT in entry.inner_text()
     screenshot(page, "survey-answer-on-deal-timeline")
     assert_accessible(page, "deal page with a survey answer")
+
+    # And the satisfaction figures on the dashboard (today's, computed live): one CSAT answer of 2.
+    page.goto("/dashboard/")
+    average = page.locator(".kpi:has(#def-csat_average) .kpi__value").inner_text()
+    assert re.sub(r"\D", "", normalize_digits(average)) == "200", average
+    satisfied = page.locator(".kpi:has(#def-satisfied_share) .kpi__value").inner_text()
+    assert re.sub(r"\D", "", normalize_digits(satisfied)).startswith("0"), satisfied
+    screenshot(page, "survey-figures-on-dashboard")
 
 
 @pytest.mark.parametrize(("language", "viewport"), [("ar", PHONE), ("en", {"width": 1366, "height": 800})])
