@@ -17,7 +17,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
-from kombu import Queue
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -277,8 +277,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # and scoring, the nightly jobs. Routed by task name pattern (first match), so an app's new tasks land
 # with its others; a task no pattern names goes to "batch". A worker started without -Q consumes both
 # (make run, make worker); docker-compose.yml runs one worker per queue.
-CELERY_TASK_QUEUES = (Queue("realtime"), Queue("batch"))
+# Each queue with its own exchange and routing key (a bare Queue("realtime") would be bound to the
+# default queue's exchange and key, "batch").
+CELERY_TASK_QUEUES = (
+    Queue("realtime", Exchange("realtime", type="direct"), routing_key="realtime"),
+    Queue("batch", Exchange("batch", type="direct"), routing_key="batch"),
+)
 CELERY_TASK_DEFAULT_QUEUE = "batch"
+CELERY_TASK_DEFAULT_EXCHANGE = "batch"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "batch"
 CELERY_TASK_ROUTES = (
     [
         ("notifications.tasks.*", {"queue": "realtime"}),
