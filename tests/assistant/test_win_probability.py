@@ -280,3 +280,18 @@ def test_dashboard_forecast_weights_scored_deals_by_the_model_and_the_rest_by_st
         reverse("analytics:dashboard") + "?period=custom&start=2025-12-01&end=2025-12-31"
     ).content.decode()
     assert "Weighted by the win model" in page
+
+
+def test_the_nightly_task_records_a_run_and_the_card_says_why_the_model_is_not_used(world, settings):
+    from assistant.models import WinModel
+    from assistant.tasks import win_model_train
+
+    settings.ASSISTANT_MIN_CLOSED_DEALS = 200
+    build_history(team=world.team_a, owners=[world.rep_a1], closed=60, open_=2)
+    version = win_model_train()
+    card = WinModel.objects.get(version=version)
+    assert card.status == WinModelStatus.TOO_FEW_DEALS and card.closed_deals == 60
+    assert not DealScore.objects.exists()
+    body = _client(world.manager_a).get("/api/v1/win-model/").json()
+    assert body["in_use"] is False and "يحتاج نموذج الفوز إلى 200 صفقة مغلقة على الأقل ولديه 60" in body["reason"]
+    assert win_model_train() == version + 1  # a second run records a new version and changes nothing else
