@@ -16,3 +16,11 @@ class SurveysConfig(AppConfig):
         sync.register(Survey, SurveySerializer, route="surveys")
         sync.register(SurveyResponse, SurveyResponseSerializer, route="survey-responses")
         webhook_events.register_event("survey.responded", _("Survey answered"))
+        # Deleting a contact deletes its surveys and answers (cascade): syncing clients learn of it
+        # through tombstones, written in the deleting transaction once the rows are gone.
+        from django.db.models.signals import post_delete
+
+        from surveys.services import tombstone_deleted
+
+        post_delete.connect(tombstone_deleted, sender=Survey, dispatch_uid="surveys-tombstone-survey")
+        post_delete.connect(tombstone_deleted, sender=SurveyResponse, dispatch_uid="surveys-tombstone-response")

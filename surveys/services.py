@@ -583,3 +583,8 @@ def _notify_managers(response: SurveyResponse) -> None:
                 "when": formatting.datetime(response.follow_up.due_at) if response.follow_up else "—",
             }
         notification_send(recipient=manager, kind=NotificationKind.SURVEY_LOW_SCORE, title=title, body=body, url=url)
+
+
+def tombstone_deleted(sender, instance, **kwargs) -> None:
+    """post_delete receiver: a deleted survey or answer (its contact was deleted) gets its sync tombstone."""
+    sync.tombstone_write(instance)

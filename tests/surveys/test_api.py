@@ -113,3 +113,21 @@ def test_survey_responded_webhook_goes_to_subscribers_who_may_see_it(world, csat
     assert delivery.subscription.owner == world.manager_a
     assert delivery.event == "survey.responded"
     assert delivery.payload["id"] == answer.pk and delivery.payload["data"]["score"] == 5
+
+
+def test_deleting_the_contact_leaves_tombstones_for_its_surveys_and_answers(world, answered, bearer):
+    from crm.services import contact_delete
+
+    api = bearer(world.manager_a)
+    tokens_before = {
+        route: api.get(f"/api/v1/{route}/changes/").json()["next_sync_token"]
+        for route in ("surveys", "survey-responses")
+    }
+    contact_delete(contact=world.a1.contact, by=world.rep_a1)
+    assert not Survey.objects.exists() and not SurveyResponse.objects.exists()
+    for route, pk in (("surveys", answered.survey_id), ("survey-responses", answered.pk)):
+        feed = api.get(f"/api/v1/{route}/changes/", {"since": tokens_before[route]}).json()
+        assert [row["id"] for row in feed["deleted"]] == [pk]
+    # A colleague who could not see them is not told of them either.
+    other = bearer(world.rep_b).get("/api/v1/survey-responses/changes/").json()
+    assert other["deleted"] == []
