@@ -142,6 +142,9 @@ class Survey(SyncedModel, TimeStampedModel):
         help_text=_("Empty when Safqa sent it with an after-sale check-in."),
     )
     channel = models.CharField(_("channel"), max_length=10, choices=SurveyChannel.choices)
+    # Whether the survey is to be emailed (the customer agreed to emails and no other channel was
+    # chosen), and whether that email has left: the hourly sweep sends what is wanted and not sent.
+    email_wanted = models.BooleanField(_("to be sent by email"), default=False)
     emailed = models.BooleanField(_("sent by email"), default=False)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     status = models.CharField(_("status"), max_length=10, choices=SurveyStatus.choices, default=SurveyStatus.SENT)

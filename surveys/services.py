@@ -191,6 +191,7 @@ def survey_send(
         owner=owner,
         sent_by=by,
         channel=channel,
+        email_wanted=emailed,
         emailed=False,
         language=contact_language(contact),
         sent_at=now,
@@ -271,7 +272,9 @@ def survey_email_deliver(*, survey_id: int) -> bool:
         .filter(pk=survey_id)
         .first()
     )
-    if survey is None or survey.emailed or survey.status != SurveyStatus.SENT or survey.is_expired():
+    if survey is None or not survey.email_wanted or survey.emailed:
+        return False
+    if survey.status != SurveyStatus.SENT or survey.is_expired():
         return False
     if not can_email(survey.contact):  # consent withdrawn since the survey was sent
         return False
@@ -381,14 +384,11 @@ def surveys_unsent_email_ids(*, now=None) -> list[int]:
     return list(
         Survey.objects.filter(
             status=SurveyStatus.SENT,
+            email_wanted=True,
             emailed=False,
             sent_at__gt=now - timedelta(days=1),
             sent_at__lt=now - timedelta(minutes=5),
-        )
-        .filter(contact__consent_email=True)
-        .exclude(contact__email="")
-        .exclude(channel=SurveyChannel.WHATSAPP, sent_by__isnull=False)
-        .values_list("pk", flat=True)
+        ).values_list("pk", flat=True)
     )
 
 

@@ -189,3 +189,25 @@ class django_capture_on_commit:
 
     def __exit__(self, *exc):
         return self._context.__exit__(*exc)
+
+
+def test_sweep_sends_an_email_whose_task_was_lost_and_never_one_not_wanted(world, csat, mail_eager, settings):
+    settings.SURVEY_MIN_DAYS = 0
+    contact = world.a1.contact
+    contact.consent_whatsapp = True
+    contact.save()
+    earlier = timezone.now() - timedelta(minutes=10)
+    # Sent without running the on-commit queueing: as if the task message were lost.
+    lost = services.survey_send(template=csat, contact=contact, by=world.rep_a1, now=earlier)
+    by_whatsapp = services.survey_send(
+        template=SurveyTemplateFactory(), contact=contact, by=world.rep_a1, channel="whatsapp", now=earlier
+    )
+    assert mail.outbox == []
+    assert services.surveys_unsent_email_ids() == [lost.pk]
+    tasks.surveys_send_due()
+    tasks.surveys_send_due()  # a doubled run
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [contact.email]
+    lost.refresh_from_db()
+    by_whatsapp.refresh_from_db()
+    assert lost.emailed is True and by_whatsapp.emailed is False
+    assert services.survey_email_deliver(survey_id=by_whatsapp.pk) is False
