@@ -1,10 +1,13 @@
-"""Customer pages and actions."""
+"""Customer pages and actions (function views, like every HTML view in Safqa).
+
+Visibility is applied here through the models' `visible_to(user)` / `editable_by(user)`: a record
+outside them answers 404, exactly like one that does not exist.
+"""
 
 import copy
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -13,15 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views import View
-from django.views.decorators.http import require_POST
-from django.views.generic import DetailView
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.forms import add_service_errors as show_service_errors
 from core.forms import already_sent, submit_once
 from core.htmx import render_page_or_partial
 from core.ids import parse_id
-from core.mixins import EditableQuerysetMixin, VisibleQuerysetMixin
 from core.services import FormAlreadySent
 from core.sorting import sort_columns
 from crm import services
@@ -52,108 +52,95 @@ def add_service_errors(form, error: ValidationError) -> None:
     show_service_errors(form, error, aliases=_ERROR_FIELDS)
 
 
-class CustomerListView(VisibleQuerysetMixin, View):
-    """A searchable, filterable, sortable list, 25 a page; HTMX gets only the results region."""
+def _customer_list(request, *, queryset, filterset_class, template, partial, sortable, default_sort="name"):
+    """A searchable, filterable, sortable list of what the user may see, 25 a page; HTMX gets only the results.
 
-    filterset_class = None
-    template_name = ""
-    partial_template_name = ""
-    default_sort = "name"
-    # Sortable columns (the `o` parameter) and the direction of their first click:
-    # dates start with the most recent.
-    sortable = {}
-
-    def get(self, request):
-        filterset = self.filterset_class(request.GET, queryset=self.get_queryset(), request=request)
-        valid = filterset.is_valid()
-        # A stale or foreign filter value shows its error and no rows, never an unfiltered list.
-        rows = filterset.qs if valid else filterset.queryset.none()
-        page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-        ordering = (filterset.form.cleaned_data.get("o") if valid else None) or [self.default_sort]
-        context = {
-            "filterset": filterset,
-            "form": filterset.form,
-            "page_obj": page_obj,
-            "rows": page_obj.object_list,
-            "sorting": self.sorting(ordering[0]),
-            "is_filtered": any(filterset.form.data.get(name) for name in filterset.form.fields if name != "o"),
-            # The filters stay folded unless one is in use or needs correcting.
-            "filters_open": bool(filterset.form.errors)
-            or any(filterset.form.data.get(name) for name in filterset.form.fields if name not in ("q", "o")),
-        }
-        if not request.htmx:
-            context["cities"] = company_cities(user=request.user)
-        return render_page_or_partial(request, self.template_name, self.partial_template_name, context)
-
-    def sorting(self, current: str) -> dict:
-        """For each sortable column: its aria-sort state and the `o` value its header link sets."""
-        return sort_columns(current, self.sortable)
+    `sortable`: the sortable columns (the `o` parameter) and the direction of their first click
+    (dates start with the most recent).
+    """
+    filterset = filterset_class(request.GET, queryset=queryset.visible_to(request.user), request=request)
+    valid = filterset.is_valid()
+    # A stale or foreign filter value shows its error and no rows, never an unfiltered list.
+    rows = filterset.qs if valid else filterset.queryset.none()
+    page_obj = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    ordering = (filterset.form.cleaned_data.get("o") if valid else None) or [default_sort]
+    context = {
+        "filterset": filterset,
+        "form": filterset.form,
+        "page_obj": page_obj,
+        "rows": page_obj.object_list,
+        # For each sortable column: its aria-sort state and the `o` value its header link sets.
+        "sorting": sort_columns(ordering[0], sortable),
+        "is_filtered": any(filterset.form.data.get(name) for name in filterset.form.fields if name != "o"),
+        # The filters stay folded unless one is in use or needs correcting.
+        "filters_open": bool(filterset.form.errors)
+        or any(filterset.form.data.get(name) for name in filterset.form.fields if name not in ("q", "o")),
+    }
+    if not request.htmx:
+        context["cities"] = company_cities(user=request.user)
+    return render_page_or_partial(request, template, partial, context)
 
 
-class CompanyListView(CustomerListView):
-    model = Company
-    filterset_class = CompanyFilterSet
-    template_name = "crm/company_list.html"
-    partial_template_name = "crm/partials/company_results.html"
-    sortable = {"name": "name", "city": "city"}
-
-    def get_base_queryset(self):
-        companies = Company.objects.select_related("owner").order_by("name_normalized", "pk")
-        return with_company_counts(companies, user=self.request.user)
-
-
-class ContactListView(CustomerListView):
-    model = Contact
-    filterset_class = ContactFilterSet
-    template_name = "crm/contact_list.html"
-    partial_template_name = "crm/partials/contact_results.html"
-    sortable = {"name": "name", "company": "company", "last_contacted_at": "-last_contacted_at"}
-
-    def get_base_queryset(self):
-        return Contact.objects.select_related("company", "owner").order_by("name_normalized", "pk")
+@login_required
+@require_safe
+def company_list(request):
+    companies = Company.objects.select_related("owner").order_by("name_normalized", "pk")
+    return _customer_list(
+        request,
+        queryset=with_company_counts(companies, user=request.user),
+        filterset_class=CompanyFilterSet,
+        template="crm/company_list.html",
+        partial="crm/partials/company_results.html",
+        sortable={"name": "name", "city": "city"},
+    )
 
 
-class CustomerDetailView(VisibleQuerysetMixin, DetailView):
-    """One customer; the edit link shows only to those who may edit it."""
-
-    def get_base_queryset(self):
-        return self.model.objects.select_related("owner", "team").prefetch_related("tags")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        editable = self.model.objects.editable_by(self.request.user).filter(pk=self.object.pk)
-        context["can_edit"] = editable.exists()
-        return context
-
-
-class CompanyDetailView(CustomerDetailView):
-    model = Company
-    template_name = "crm/company_detail.html"
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user, company = self.request.user, self.object
-        context["contacts"] = Contact.objects.visible_to(user).filter(company=company).order_by("name_normalized", "pk")
-        context["deals"] = customer_deals(user=user, company=company)
-        context["country_name"] = country_name(company.country)
-        context["working_follow_up"] = working_follow_up(self.request, company=company)
-        context.update(activity_panel_context(self.request, company=company))
-        return context
+@login_required
+@require_safe
+def contact_list(request):
+    return _customer_list(
+        request,
+        queryset=Contact.objects.select_related("company", "owner").order_by("name_normalized", "pk"),
+        filterset_class=ContactFilterSet,
+        template="crm/contact_list.html",
+        partial="crm/partials/contact_results.html",
+        sortable={"name": "name", "company": "company", "last_contacted_at": "-last_contacted_at"},
+    )
 
 
-class ContactDetailView(CustomerDetailView):
-    model = Contact
-    template_name = "crm/contact_detail.html"
+def _customer_detail(request, queryset, pk: int):
+    """One customer the user may see (else 404), and whether they may edit it (the edit link shows only then)."""
+    record = get_object_or_404(queryset.visible_to(request.user), pk=pk)
+    model = queryset.model
+    can_edit = model.objects.editable_by(request.user).filter(pk=record.pk).exists()
+    return record, {"object": record, model._meta.model_name: record, "can_edit": can_edit}
 
-    def get_base_queryset(self):
-        return super().get_base_queryset().select_related("company")
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["deals"] = customer_deals(user=self.request.user, contact=self.object)
-        context.update(activity_panel_context(self.request, contact=self.object))
-        context["working_follow_up"] = working_follow_up(self.request, contact=self.object)
-        return context
+def _detail_queryset(model):
+    return model.objects.select_related("owner", "team").prefetch_related("tags")
+
+
+@login_required
+@require_safe
+def company_detail(request, pk: int):
+    company, context = _customer_detail(request, _detail_queryset(Company), pk)
+    user = request.user
+    context["contacts"] = Contact.objects.visible_to(user).filter(company=company).order_by("name_normalized", "pk")
+    context["deals"] = customer_deals(user=user, company=company)
+    context["country_name"] = country_name(company.country)
+    context["working_follow_up"] = working_follow_up(request, company=company)
+    context.update(activity_panel_context(request, company=company))
+    return render(request, "crm/company_detail.html", context)
+
+
+@login_required
+@require_safe
+def contact_detail(request, pk: int):
+    contact, context = _customer_detail(request, _detail_queryset(Contact).select_related("company"), pk)
+    context["deals"] = customer_deals(user=request.user, contact=contact)
+    context.update(activity_panel_context(request, contact=contact))
+    context["working_follow_up"] = working_follow_up(request, contact=contact)
+    return render(request, "crm/contact_detail.html", context)
 
 
 def working_follow_up(request, **customer):
@@ -168,139 +155,113 @@ def working_follow_up(request, **customer):
     return mine.select_related("deal").filter(pk=pk).first()
 
 
-class CustomerFormView(View):
-    """Shared create/edit flow: validate the form, call the service, show its refusals on the form."""
+def _customer_form(request, form, *, template, save, saved_message, cancel_url, record=None, once=False):
+    """Shared create/edit flow: validate the form, call the service (`save()`), show its refusals on the form.
 
-    form_class = None
-    template_name = ""
-    saved_message = ""
-
-    def render_form(self, form, *, status=200, **context):
-        context.setdefault("object", None)
-        return render(self.request, self.template_name, {"form": form, **context}, status=status)
-
-    def save(self, form, record):
-        raise NotImplementedError
-
-    def save_once(self, form, record):
-        return self.save(form, record)
-
-    def handle(self, form, record=None, **context):
+    `once`: a double click or a resend of this page creates one record (core.forms.submit_once).
+    """
+    if request.method == "POST":
         if form.is_valid():
             try:
-                saved = self.save_once(form, record)
+                saved = submit_once(request, form, save) if once else save()
             except FormAlreadySent as sent:
-                return already_sent(self.request, sent, fallback=self.cancel_url())
+                return already_sent(request, sent, fallback=cancel_url)
             except ValidationError as error:
                 add_service_errors(form, error)
             else:
-                messages.success(self.request, self.saved_message)
+                messages.success(request, saved_message)
                 return redirect(saved)
-        return self.render_form(form, status=400, object=record, **context)
+        status = 400
+    else:
+        status = 200
+    return render(request, template, {"form": form, "object": record, "cancel_url": cancel_url}, status=status)
 
 
-class CustomerCreateView(LoginRequiredMixin, CustomerFormView):
-    list_url = ""
-
-    def get_initial(self):
-        return {}
-
-    def get(self, request):
-        form = self.form_class(initial=self.get_initial(), user=request.user)
-        return self.render_form(form, cancel_url=self.cancel_url())
-
-    def post(self, request):
-        form = self.form_class(request.POST, user=request.user)
-        return self.handle(form, cancel_url=self.cancel_url())
-
-    def cancel_url(self):
-        return reverse(self.list_url)
-
-    def save_once(self, form, record):
-        # A double click or a resend of this page creates one record (core.forms.submit_once).
-        return submit_once(self.request, form, lambda: self.save(form, record))
+def _create_form(request, form_class, initial=None):
+    if request.method == "POST":
+        return form_class(request.POST, user=request.user)
+    return form_class(initial=initial or {}, user=request.user)
 
 
-class CustomerUpdateView(EditableQuerysetMixin, CustomerFormView):
-    def get_base_queryset(self):
-        return self.model.objects.select_related("owner", "team")
-
-    def get(self, request, pk: int):
-        record = get_object_or_404(self.get_queryset(), pk=pk)
-        form = self.form_class(instance=copy.copy(record), user=request.user)
-        return self.render_form(form, object=record, cancel_url=record.get_absolute_url())
-
-    def post(self, request, pk: int):
-        record = get_object_or_404(self.get_queryset(), pk=pk)
-        # Validating a ModelForm writes the new values into its instance; the
-        # service must see the record as stored (to notice an owner or consent
-        # change) and the page keeps the stored name, so each gets its own copy.
-        form = self.form_class(request.POST, instance=copy.copy(record), user=request.user)
-        return self.handle(form, record, cancel_url=record.get_absolute_url())
+def _editable_record(request, model, pk: int):
+    """The record to edit, if the user may edit it; else 404."""
+    return get_object_or_404(model.objects.select_related("owner", "team").editable_by(request.user), pk=pk)
 
 
-class CompanyCreateView(CustomerCreateView):
-    form_class = CompanyForm
-    template_name = "crm/company_form.html"
-    list_url = "crm:company_list"
-    saved_message = _("The company was saved.")
+def _edit_form(request, form_class, record):
+    """The edit form, on a copy of the record.
 
-    def save(self, form, record):
-        return services.company_create(by=self.request.user, **form.service_fields())
-
-
-class CompanyUpdateView(CustomerUpdateView):
-    model = Company
-    form_class = CompanyForm
-    template_name = "crm/company_form.html"
-    saved_message = _("The company was saved.")
-
-    def save(self, form, record):
-        return services.company_update(company=copy.copy(record), by=self.request.user, **form.service_fields())
+    Validating a ModelForm writes the new values into its instance; the service must see the
+    record as stored (to notice an owner or consent change) and the page keeps the stored name,
+    so each gets its own copy (the services are given `copy.copy(record)`).
+    """
+    data = (request.POST,) if request.method == "POST" else ()
+    return form_class(*data, instance=copy.copy(record), user=request.user)
 
 
-class ContactCreateView(CustomerCreateView):
-    form_class = ContactForm
-    template_name = "crm/contact_form.html"
-    list_url = "crm:contact_list"
-    saved_message = _("The contact was saved.")
-
-    def company(self):
-        """The company named by ?company= (from a company's page), if the user may see it."""
-        if not hasattr(self, "_company"):
-            pk = parse_id(self.request.GET.get("company", ""))
-            visible = Company.objects.visible_to(self.request.user)
-            self._company = visible.filter(pk=pk).first() if pk is not None else None
-        return self._company
-
-    def get_initial(self):
-        return {"company": self.company().pk} if self.company() else {}
-
-    def cancel_url(self):
-        return self.company().get_absolute_url() if self.company() else super().cancel_url()
-
-    def save(self, form, record):
-        return services.contact_create(by=self.request.user, **form.service_fields())
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def company_create(request):
+    form = _create_form(request, CompanyForm)
+    return _customer_form(
+        request,
+        form,
+        template="crm/company_form.html",
+        save=lambda: services.company_create(by=request.user, **form.service_fields()),
+        saved_message=_("The company was saved."),
+        cancel_url=reverse("crm:company_list"),
+        once=True,
+    )
 
 
-class ContactUpdateView(CustomerUpdateView):
-    model = Contact
-    form_class = ContactForm
-    template_name = "crm/contact_form.html"
-    saved_message = _("The contact was saved.")
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def company_update(request, pk: int):
+    company = _editable_record(request, Company, pk)
+    form = _edit_form(request, CompanyForm, company)
+    return _customer_form(
+        request,
+        form,
+        template="crm/company_form.html",
+        save=lambda: services.company_update(company=copy.copy(company), by=request.user, **form.service_fields()),
+        saved_message=_("The company was saved."),
+        cancel_url=company.get_absolute_url(),
+        record=company,
+    )
 
-    def save(self, form, record):
-        return services.contact_update(contact=copy.copy(record), by=self.request.user, **form.service_fields())
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_create(request):
+    # The company named by ?company= (from a company's page), if the user may see it.
+    pk = parse_id(request.GET.get("company", ""))
+    company = Company.objects.visible_to(request.user).filter(pk=pk).first() if pk is not None else None
+    form = _create_form(request, ContactForm, initial={"company": company.pk} if company else {})
+    return _customer_form(
+        request,
+        form,
+        template="crm/contact_form.html",
+        save=lambda: services.contact_create(by=request.user, **form.service_fields()),
+        saved_message=_("The contact was saved."),
+        cancel_url=company.get_absolute_url() if company else reverse("crm:contact_list"),
+        once=True,
+    )
 
 
-company_list = CompanyListView.as_view()
-company_detail = CompanyDetailView.as_view()
-company_create = CompanyCreateView.as_view()
-company_update = CompanyUpdateView.as_view()
-contact_list = ContactListView.as_view()
-contact_detail = ContactDetailView.as_view()
-contact_create = ContactCreateView.as_view()
-contact_update = ContactUpdateView.as_view()
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact_update(request, pk: int):
+    contact = _editable_record(request, Contact, pk)
+    form = _edit_form(request, ContactForm, contact)
+    return _customer_form(
+        request,
+        form,
+        template="crm/contact_form.html",
+        save=lambda: services.contact_update(contact=copy.copy(contact), by=request.user, **form.service_fields()),
+        saved_message=_("The contact was saved."),
+        cancel_url=contact.get_absolute_url(),
+        record=contact,
+    )
 
 
 # Activities, follow-ups and the activity panel --------------------------------------
