@@ -419,6 +419,11 @@ SPECTACULAR_SETTINGS = {
     # Separate request and response components (Contact / ContactRequest / PatchedContactRequest): a request
     # body lists only what a client may send, read-only fields appear in responses only.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choices whose field name another model's choices also use ("status"): named here, not by a hash.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.CaseStatus",
+        "CasePriorityEnum": "cases.models.CasePriority",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api.schema.postprocess_schema",
