@@ -21,9 +21,9 @@ def _user(request):
 
 class CaseFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label=_("Search"))
-    status = django_filters.MultipleChoiceFilter(choices=CaseStatus.choices, label=_("Status"))
+    status = django_filters.ChoiceFilter(choices=CaseStatus.choices, label=_("Status"))
     open = django_filters.BooleanFilter(method="filter_open", label=_("Open only"))
-    priority = django_filters.MultipleChoiceFilter(choices=CasePriority.choices, label=_("Priority"))
+    priority = django_filters.ChoiceFilter(choices=CasePriority.choices, label=_("Priority"))
     owner = django_filters.ModelChoiceFilter(queryset=owners_for, label=capfirst(_("owner")))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
     o = StableOrderingFilter(
