@@ -423,6 +423,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "CaseStatusEnum": "cases.models.CaseStatus",
         "CasePriorityEnum": "cases.models.CasePriority",
+        "SurveyKindEnum": "surveys.models.SurveyKind",
+        "SurveyStatusEnum": "surveys.models.SurveyStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
