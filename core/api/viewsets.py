@@ -12,8 +12,9 @@ from core.api.schema import SafqaAutoSchema
 class VisibleViewSetMixin:
     """Serve only what the caller may see (`visible_to`) and write only what they may edit (`editable_by`).
 
-    The API's counterpart of core.mixins.VisibleQuerysetMixin (HTML views): it tells reads
-    from writes by the request's method, as one viewset serves both.
+    The API's counterpart of the HTML views' `visible_to(user)` / `editable_by(user)` lookups
+    (function views, a 404 for a record outside them): it tells reads from writes by the
+    request's method, as one viewset serves both.
     """
 
     queryset = None
