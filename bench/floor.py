@@ -295,6 +295,24 @@ def case_list(*, viewer: int, admin: bool, limit: int = 25):
     return query, {"viewer": viewer, "admin": admin, "limit": limit}
 
 
+def survey_page(*, survey: int):
+    """The public survey page (GET /s/<token>/): the one row a personal link opens, by the id its signed token
+    carries, with what the page shows (the question in both languages, the scale's kind, the customer's first
+    name and large-print needs, the team's name) and what decides whether it may be answered (status, nonce,
+    expiry). No visibility: the signed token is the permission."""
+    query = """
+    SELECT json_build_object(
+        'id', s.id, 'kind', s.kind, 'status', s.status, 'nonce', s.nonce, 'expires_at', s.expires_at,
+        'language', s.language, 'question_ar', t.question_ar, 'question_en', t.question_en,
+        'first_name', c.first_name, 'large', c.needs_large_print OR c.uses_screen_reader, 'team', tm.name
+    )::text
+    FROM surveys_survey s JOIN surveys_surveytemplate t ON t.id = s.template_id
+    JOIN crm_contact c ON c.id = s.contact_id JOIN accounts_team tm ON tm.id = s.team_id
+    WHERE s.id = %(survey)s
+    """
+    return query, {"survey": survey}
+
+
 def contact_detail(*, viewer: int, admin: bool, contact: int, limit: int = 200):
     """A contact's page (GET /contacts/<id>/): the contact with company, owner, team and tags, the
     contact's deals the viewer may see (open first), and the timeline: the newest `limit` of its

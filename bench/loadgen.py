@@ -3,7 +3,7 @@
     python -m bench.loadgen SPEC.json OUT.json
 
 SPEC: {"base_url", "users", "think", "warmup", "duration", "min_samples", "max_window",
-       "requests": [{"path", "headers", "follow_next", "method", "body"}]}.
+       "requests": [{"path", "headers", "follow_next", "method", "body", "form"}], "each_once"}.
 Each simulated user takes the spec's requests in turn from its own starting point, pausing between
 them a think time drawn uniformly from 0.5–1.5 × "think" seconds, as a person between clicks or an
 app between calls. With "think": 0 it loops without pausing (a closed loop: 16 users means 16
@@ -11,7 +11,10 @@ requests always in flight), which measures the server's saturated throughput, no
 With "follow_next": N a user also follows the JSON answer's `next` link up to N times, as an API
 client paging a list does. "method" (default GET) and "body" (sent as JSON) make it a write; every
 "{n}" in the body or a header value becomes a number unique to the request (process id and a count),
-so each create is a new record and each Idempotency-Key a new key.
+so each create is a new record and each Idempotency-Key a new key. "form" (a dict) is sent as an
+HTML form (application/x-www-form-urlencoded), with the same "{n}" numbering. With "each_once": true
+the users share one pass over the requests, each request sent once (a one-time link each); when they
+are used up the users start over, and the server's answers to the repeats show as errors.
 
 OUT: {"samples": [[latency_ms, status, queries], …], "errors": ["…", …], "window_s": seconds}: every
 request that completed inside the measured window (after the warm-up), whatever its outcome; the
@@ -30,6 +33,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import gevent
 from locust import FastHttpUser, between, constant, task
@@ -43,6 +47,7 @@ def load(spec: dict) -> dict:
     requests = spec["requests"]
     state = {"measuring": False, "samples": [], "errors": []}
     starts = itertools.count()
+    shared_turns = itertools.count()  # "each_once": one pass over the requests for all users together
     numbers = itertools.count()
     process = os.getpid()
 
@@ -62,8 +67,11 @@ def load(spec: dict) -> dict:
 
         @task
         def one(self):
-            request = requests[self.turn % len(requests)]
-            self.turn += 1
+            if spec.get("each_once"):
+                request = requests[next(shared_turns) % len(requests)]
+            else:
+                request = requests[self.turn % len(requests)]
+                self.turn += 1
             path = request["path"]
             method = request.get("method", "GET")
             headers = {name: unique(value) for name, value in request.get("headers", {}).items()}
@@ -71,6 +79,9 @@ def load(spec: dict) -> dict:
             if "body" in request:
                 body = unique(json.dumps(request["body"], ensure_ascii=False)).encode()
                 headers["Content-Type"] = "application/json"
+            elif "form" in request:
+                body = urlencode({name: unique(str(value)) for name, value in request["form"].items()}).encode()
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
             for _page in range(1 + request.get("follow_next", 0)):
                 with self.client.request(
                     method, path, data=body, headers=headers, allow_redirects=False, catch_response=True, name="op"

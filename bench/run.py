@@ -55,6 +55,7 @@ HTTP_OPS = ("api_contacts_list", "api_search", "api_sync", "api_bulk_upsert", "b
 HTTP_OPS += ("contact_detail",)
 HTTP_OPS += ("case_list",)
 HTTP_OPS += ("api_contact_detail", "api_contact_create", "api_contact_update")
+HTTP_OPS += ("survey_page", "survey_answer")
 BATCH_OPS = ("rollup_full", "rollup_incremental", "csv_import", "reminders")
 # The win model (bench/ops_assistant.py): training, scoring, worker peak memory, holdout AUC vs best achievable.
 ASSISTANT_OPS = ("win_model",)
@@ -73,6 +74,8 @@ TARGETS = {
     "api_contact_detail": ("≤ 15 ms, ≤ 3 SQL", lambda r: r["p95"] <= 15 and (r["queries"] or 0) <= 3),
     "api_contact_create": ("≤ 40 ms, ≤ 6 SQL", lambda r: r["p95"] <= 40 and (r["queries"] or 0) <= 6),
     "api_contact_update": ("≤ 40 ms, ≤ 6 SQL", lambda r: r["p95"] <= 40 and (r["queries"] or 0) <= 6),
+    "survey_page": ("≤ 50 ms", lambda r: r["p95"] <= 50),
+    "survey_answer": ("≤ 100 ms", lambda r: r["p95"] <= 100),
 }
 
 
@@ -88,7 +91,8 @@ def app_environment(database_url: str, redis_url: str, port: int) -> dict[str, s
 
     Persistent database connections as docker-compose.yml sets them (CONN_MAX_AGE=60).
     HTTPS redirects, HSTS and secure-only cookies are switched off because the bench speaks plain
-    HTTP to 127.0.0.1; the per-token rate limit is raised because 16 clients share one token.
+    HTTP to 127.0.0.1; the per-token rate limit is raised because 16 clients share one token, and the
+    public survey page's per-address limit (SURVEY_PAGE_RATE) because all 16 come from 127.0.0.1.
     """
     env = dict(os.environ)
     env.update(
@@ -104,6 +108,7 @@ def app_environment(database_url: str, redis_url: str, port: int) -> dict[str, s
         CSRF_COOKIE_SECURE="0",
         SITE_URL=f"http://127.0.0.1:{port}",
         API_RATE_LIMIT="1000000/minute",
+        SURVEY_PAGE_RATE="1000000",  # requests a minute per address on /s/<token>/: the 16 users share 127.0.0.1
         CONN_MAX_AGE="60",  # as docker-compose.yml runs production: one connection per worker, reused
         SAFQA_BENCH_QUERY_HEADER="1",
         SAFQA_BENCH="1",  # with DEBUG=0 the bench app (seed_bench) is installed only when asked for
@@ -198,7 +203,12 @@ def http_request(port: int, method: str, path: str, *, headers=None, body=None, 
 
 
 def run_load(
-    ctx: BenchContext, requests: list[dict], *, think: float | None = None, duration: float | None = None
+    ctx: BenchContext,
+    requests: list[dict],
+    *,
+    think: float | None = None,
+    duration: float | None = None,
+    each_once: bool = False,
 ) -> dict:
     """Drive `requests` with the load generator in its own process; the measured window's samples."""
     duration = duration or ctx.duration
@@ -213,27 +223,49 @@ def run_load(
             "min_samples": MIN_SAMPLES,
             "max_window": duration * 6,
             "requests": requests,
+            "each_once": each_once,
         }
         spec_path.write_text(json.dumps(spec))
         subprocess.run([sys.executable, "-m", "bench.loadgen", str(spec_path), str(out_path)], cwd=BASE_DIR, check=True)
         return json.loads(out_path.read_text())
 
 
-def load_result(op: str, ctx: BenchContext, requests: list[dict], floor_queries: list, notes: str = "") -> dict:
+def load_result(
+    op: str,
+    ctx: BenchContext,
+    requests: list[dict],
+    floor_queries: list,
+    notes: str = "",
+    *,
+    saturated_requests: list[dict] | None = None,
+) -> dict:
     """An HTTP operation under 16-client load and its floor under 16-thread load, as one result.
 
     Latencies are measured with the users pausing between requests (ctx.think), the floor's threads
     alike; then a shorter closed-loop run (no pauses) measures the most requests a second the two
     workers serve ("saturated"), where latency is mostly queueing and says little about one request.
+    With `saturated_requests` (one-time requests: a survey link answers once) each run sends its own
+    list, each request once; with no floor queries there is no floor.
     """
-    outcome = run_load(ctx, requests)
-    saturated = run_load(ctx, requests, think=0, duration=max(3.0, ctx.duration / 3))
+    each_once = saturated_requests is not None
+    outcome = run_load(ctx, requests, each_once=each_once)
+    saturated = run_load(
+        ctx, saturated_requests or requests, think=0, duration=max(3.0, ctx.duration / 3), each_once=each_once
+    )
     samples = outcome["samples"]
     latencies = [sample[0] for sample in samples]
     errors = sum(1 for sample in [*samples, *saturated["samples"]] if not 200 <= sample[1] < 300)
-    floor_run = floor.timed_concurrently(
-        ctx.connect, floor_queries, users=ctx.users, warmup=ctx.warmup, duration=outcome["window_s"], think=ctx.think
-    )
+    if not floor_queries:
+        floor_run = {"errors": 0, "latencies": [], "window_s": 1.0}
+    else:
+        floor_run = floor.timed_concurrently(
+            ctx.connect,
+            floor_queries,
+            users=ctx.users,
+            warmup=ctx.warmup,
+            duration=outcome["window_s"],
+            think=ctx.think,
+        )
     if floor_run["errors"]:
         raise RuntimeError(f"{op}: the floor query failed: {floor_run['first_error']}")
     if outcome["errors"]:
@@ -252,7 +284,9 @@ def load_result(op: str, ctx: BenchContext, requests: list[dict], floor_queries:
         queries=median_or_none(sample[2] for sample in samples),
         errors=errors if samples else 1,
         floor_p95=floor_summary["p95"],
-        notes=(notes + f" floor: {len(floor_run['latencies']) / floor_run['window_s']:.0f} q/s").strip(),
+        notes=(
+            notes + (f" floor: {len(floor_run['latencies']) / floor_run['window_s']:.0f} q/s" if floor_queries else "")
+        ).strip(),
     )
 
 
@@ -730,6 +764,154 @@ def op_api_contact_update(ctx, fx, sessions) -> list[dict]:
                 " WHERE c.id = s.id",
                 [[contact.pk for contact in contacts], [contact.job_title for contact in contacts]],
             )
+
+
+# ---- the public survey page (issues 17 and 19 item 3) -----------------------------------------------------
+
+# The template the survey operations send (created once, by name); the surveys they send are deleted afterwards,
+# and the contacts they went to get their WhatsApp consent back as it was: every run starts alike.
+SURVEY_TEMPLATE = "bench survey"
+SURVEY_ANSWER_RATE = 60  # answers a second the one-time links are minted for (a two-core server does far fewer)
+
+
+def survey_template():
+    from surveys.models import SurveyKind, SurveyTemplate
+    from surveys.services import survey_template_create
+
+    template = SurveyTemplate.objects.filter(name=SURVEY_TEMPLATE).first()
+    return template or survey_template_create(
+        by=None,
+        name=SURVEY_TEMPLATE,
+        kind=SurveyKind.CSAT,
+        question_ar="ما مدى رضاك عن خدمتنا؟",
+        question_en="How satisfied are you with our service?",
+    )
+
+
+def send_surveys(count: int) -> tuple[list, list]:
+    """`count` surveys sent through surveys.services.survey_send (by WhatsApp, so no e-mail task is queued)
+    to contacts with a mobile number and no survey within SURVEY_MIN_DAYS; the contacts are given WhatsApp
+    consent for it (given back afterwards by `forget_surveys`). (surveys, [(contact id, consent before)])."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+
+    from crm.models import Contact
+    from surveys.models import Survey, SurveyChannel
+    from surveys.services import survey_send
+
+    template = survey_template()
+    recent = Survey.objects.filter(
+        contact=OuterRef("pk"), sent_at__gt=timezone.now() - timedelta(days=settings.SURVEY_MIN_DAYS)
+    )
+    contacts = list(Contact.objects.exclude(phone="").filter(~Exists(recent)).order_by("pk")[:count])
+    consent = [(contact.pk, contact.consent_whatsapp) for contact in contacts]
+    Contact.objects.filter(pk__in=[contact.pk for contact in contacts]).update(consent_whatsapp=True)
+    surveys = []
+    for contact in contacts:
+        contact.consent_whatsapp = True
+        surveys.append(survey_send(template=template, contact=contact, by=None, channel=SurveyChannel.WHATSAPP))
+    return surveys, consent
+
+
+def forget_surveys(consent: list) -> None:
+    """Delete the bench template's surveys (and their answers) and give the contacts their consent back.
+
+    The load generator stops with requests in flight and the server still answers them: the delete first
+    waits (up to 30 s) until no other session of the database is inside a transaction, so it never meets an
+    answer holding its survey's row lock (the delete writes sync tombstones under the counter's lock: that
+    would be a deadlock, the answer's 500 in gunicorn's log); it is tried again should one happen anyway."""
+    from django.db import OperationalError, connection, transaction
+
+    from surveys.models import Survey
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+            if not cursor.fetchone()[0]:
+                break
+        time.sleep(0.2)
+    for attempt in range(10):
+        try:
+            with transaction.atomic():
+                Survey.objects.filter(template__name=SURVEY_TEMPLATE).delete()
+            break
+        except OperationalError:
+            if attempt == 9:
+                raise
+            time.sleep(1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE crm_contact AS c SET consent_whatsapp = s.consent FROM unnest(%s::bigint[], %s::bool[])"
+            " AS s(id, consent) WHERE c.id = s.id",
+            [[pk for pk, _ in consent], [given for _, given in consent]],
+        )
+
+
+def op_survey_page(ctx, fx, sessions) -> list[dict]:
+    """GET /s/<token>/ (the customer's survey page, no session) of 16 sent, unanswered surveys, one per user."""
+    from surveys import tokens
+
+    surveys, consent = send_surveys(ctx.users)
+    try:
+        if len(surveys) < ctx.users:
+            raise RuntimeError(f"only {len(surveys)} contacts with a mobile number and no recent survey")
+        requests = [{"path": tokens.survey_path(survey)} for survey in surveys]
+        status, _headers, _body = http_get(ctx.port, requests[0]["path"])
+        if status != 200:
+            raise RuntimeError(f"{requests[0]['path']} answered {status}")
+        queries = [floor.survey_page(survey=survey.pk) for survey in surveys]
+        return [load_result("survey_page", ctx, requests, queries, notes=f"{len(surveys)} links;")]
+    finally:
+        forget_surveys(consent)
+
+
+def op_survey_answer(ctx, fx, sessions) -> list[dict]:
+    """POST /s/<token>/ with a score and a comment, each request to a link of its own (a first answer), as a
+    customer's browser sends the form: the CSRF cookie and its token, no session. Links are minted for up to
+    SURVEY_ANSWER_RATE answers a second in the closed loop (1.5× the users' pace in the paced run) over the
+    warm-up and window, plus MIN_SAMPLES; a link used twice would answer 410 and count as an error."""
+    import math
+
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
+
+    from surveys import tokens
+
+    # A window is lengthened (up to 6×) only while fewer than MIN_SAMPLES answers finished in it.
+    closed = math.ceil(SURVEY_ANSWER_RATE * (ctx.warmup + max(3.0, ctx.duration / 3))) + MIN_SAMPLES
+    paced = math.ceil(1.5 * ctx.users / ctx.think * (ctx.warmup + ctx.duration)) + MIN_SAMPLES if ctx.think else closed
+    surveys, consent = send_surveys(paced + closed)
+    try:
+        if len(surveys) < paced + closed:
+            raise RuntimeError(f"only {len(surveys)} of {paced + closed} contacts to survey")
+        from django.conf import settings
+
+        secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
+        headers = {"Cookie": f"{settings.CSRF_COOKIE_NAME}={secret}"}
+        form = {"csrfmiddlewaretoken": secret, "score": 4, "comment": "الخدمة ممتازة والتسليم في الوقت {n}"}
+        requests = [
+            {"path": tokens.survey_path(survey), "method": "POST", "headers": headers, "form": form}
+            for survey in surveys
+        ]
+        return [
+            load_result(
+                "survey_answer",
+                ctx,
+                requests[:paced],
+                [],
+                notes=f"{len(surveys)} links; score 4 of 5 (no follow-up); no floor;",
+                saturated_requests=requests[paced:],
+            )
+        ]
+    finally:
+        forget_surveys(consent)
 
 
 def delete_single_contacts() -> None:
