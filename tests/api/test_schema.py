@@ -212,9 +212,22 @@ schema.config.phases.update(phases=["examples", "fuzzing", "stateful"])
 
 # A stale or malformed If-Match answers 412 and an Idempotency-Key reused for another request 422,
 # whatever the body: both are documented answers to a well-formed request, and to a malformed one.
+# Any body may also be refused for its size before it is read: 413 (a body over
+# API_MAX_BODY_BYTES, e.g. a bulk request of a thousand large items, which a schema cannot bound in
+# bytes) and 414 (a URL too long) are documented refusals too.
 _checks = schema.config.checks
-_checks.positive_data_acceptance.expected_statuses = [*_checks.positive_data_acceptance.expected_statuses, "412", "422"]
-_checks.negative_data_rejection.expected_statuses = [*_checks.negative_data_rejection.expected_statuses, "412"]
+_checks.positive_data_acceptance.expected_statuses = [
+    *_checks.positive_data_acceptance.expected_statuses,
+    "412",
+    "413",
+    "422",
+]
+_checks.negative_data_rejection.expected_statuses = [
+    *_checks.negative_data_rejection.expected_statuses,
+    "412",
+    "413",
+    "414",
+]
 
 # Fields whose valid values a schema cannot list: ids of records the caller may see (any integer is
 # well formed; one naming nothing visible is refused like a wrong value), signed sync tokens, phone
