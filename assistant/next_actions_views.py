@@ -1,12 +1,16 @@
-"""My day's next best actions: dismissing one (the list itself is drawn by workspace's My day)."""
+"""My day's next best actions: the section again (after a follow-up changed) and dismissing one.
+
+My day (workspace) draws the section with the page; `section` redraws it alone when HTMX asks.
+"""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from assistant.next_actions import next_actions
 from assistant.next_actions_services import suggestion_dismiss, suggestion_key_is_valid
 
 
@@ -27,6 +31,16 @@ def visible_subject(user, key: str):
 
         return get_object_or_404(SurveyResponse.objects.visible_to(user), pk=pk)
     return get_object_or_404(Deal.objects.visible_to(user), pk=pk)
+
+
+@login_required
+@require_GET
+def section(request):
+    """The next best actions section alone: My day asks for it when a follow-up there was done,
+    finished or snoozed (the `follow-ups-changed` event), so no suggestion outlives its follow-up."""
+    if not request.htmx:
+        return redirect("workspace:home")
+    return render(request, "assistant/partials/next_actions.html", {"next_actions": next_actions(user=request.user)})
 
 
 @login_required

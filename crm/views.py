@@ -409,11 +409,19 @@ def follow_up_update(request, pk: int):
     )
 
 
+def _my_day_follow_ups(request):
+    """My day's due list after one of its follow-ups changed; the `follow-ups-changed` event tells the
+    page's other sections that read follow-ups (the next best actions) to redraw themselves."""
+    response = render(request, "crm/partials/follow_up_list.html", {"follow_ups": follow_ups_due(user=request.user)})
+    response["HX-Trigger"] = "follow-ups-changed"
+    return response
+
+
 def _after_action(request, follow_up):
     """Answer a done/snooze/reopen click: the refreshed My day list, the refreshed row, or a redirect."""
     where = request.POST.get("from", "home")
     if request.htmx and where == "home":
-        return render(request, "crm/partials/follow_up_list.html", {"follow_ups": follow_ups_due(user=request.user)})
+        return _my_day_follow_ups(request)
     if request.htmx and where == "list":
         return render(request, "crm/partials/follow_up_row.html", {"follow_up": follow_up, "now": timezone.now()})
     return redirect("crm:follow_up_list" if where == "list" else "workspace:home")
@@ -546,9 +554,7 @@ def follow_up_finish(request, pk: int):
             add_service_errors(form, error)
         else:
             if request.htmx:
-                return render(
-                    request, "crm/partials/follow_up_list.html", {"follow_ups": follow_ups_due(user=request.user)}
-                )
+                return _my_day_follow_ups(request)
             messages.success(request, gettext("The follow-up is done and its outcome logged."))
             return redirect("crm:follow_up_list" if request.GET.get("from") == "list" else "workspace:home")
     context = {"form": form, "follow_up": follow_up}

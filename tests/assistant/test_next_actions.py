@@ -291,6 +291,37 @@ def test_my_day_shows_the_next_best_actions_with_dismiss_and_actions(client, wor
     assert "<script>" not in html and "style=" not in html
 
 
+def test_a_follow_up_done_on_my_day_redraws_the_suggestions_without_it(client, world, scene):
+    """Marking a follow-up done from My day's due list tells the page (HX-Trigger) to redraw the
+    suggestions, and the redrawn section no longer offers that follow-up."""
+    overdue = scene["overdue"]
+    client.force_login(world.rep_a1)
+    html = client.get(reverse("workspace:home")).content.decode()
+    section_url = reverse("next_actions:section")
+    assert f'hx-get="{section_url}"' in html and 'hx-trigger="follow-ups-changed from:body"' in html
+    before = client.get(section_url, HTTP_HX_REQUEST="true").content.decode()
+    assert "أرسل العرض المعدل" in before
+
+    done = client.post(reverse("crm:follow_up_done", args=[overdue.pk]), {"from": "home"}, HTTP_HX_REQUEST="true")
+    assert done.status_code == 200
+    assert done["HX-Trigger"] == "follow-ups-changed"
+    overdue.refresh_from_db()
+    assert overdue.status == FollowUpStatus.DONE
+    after = client.get(section_url, HTTP_HX_REQUEST="true")
+    assert after.status_code == 200
+    assert 'id="next-actions"' in after.content.decode()
+    assert "أرسل العرض المعدل" not in after.content.decode()
+
+
+def test_the_suggestions_section_alone_is_for_htmx_and_signed_in_members(client, world):
+    section_url = reverse("next_actions:section")
+    assert client.get(section_url, HTTP_HX_REQUEST="true").status_code == 302  # to the sign-in page
+    client.force_login(world.rep_a1)
+    response = client.get(section_url)
+    assert response.status_code == 302 and response["Location"] == reverse("workspace:home")
+    assert client.post(section_url, HTTP_HX_REQUEST="true").status_code == 405
+
+
 def _rows(world, count):
     """`count` of every kind of suggestion for rep_a1."""
     rep, team, stage = world.rep_a1, world.team_a, world.pipeline.s.proposal
