@@ -14,9 +14,10 @@ client paging a list does. "method" (default GET) and "body" (sent as JSON) make
 so each create is a new record and each Idempotency-Key a new key. "form" (a dict) is sent as an
 HTML form (application/x-www-form-urlencoded), with the same "{n}" numbering. With "each_once": true
 the users share one pass over the requests, each request sent once (a one-time link each); when they
-are used up the users start over, and the server's answers to the repeats show as errors.
+are used up the users stop (never a repeat, which a one-time link would refuse), and the answer's
+"exhausted" is true: the window then holds fewer requests than the server could have answered.
 
-OUT: {"samples": [[latency_ms, status, queries], …], "errors": ["…", …], "window_s": seconds}: every
+OUT: {"samples": [[latency_ms, status, queries], …], "errors": ["…", …], "window_s": seconds, "exhausted"}: every
 request that completed inside the measured window (after the warm-up), whatever its outcome; the
 window lasts `duration` seconds, longer (up to `max_window`) until `min_samples` requests finished;
 `queries` is the X-Safqa-Queries header (None when absent). The runner turns this into percentiles.
@@ -38,6 +39,7 @@ from urllib.parse import urlencode
 import gevent
 from locust import FastHttpUser, between, constant, task
 from locust.env import Environment
+from locust.exception import StopUser
 
 MAX_ERRORS_KEPT = 20
 
@@ -68,7 +70,11 @@ def load(spec: dict) -> dict:
         @task
         def one(self):
             if spec.get("each_once"):
-                request = requests[next(shared_turns) % len(requests)]
+                turn = next(shared_turns)
+                if turn >= len(requests):
+                    state["exhausted"] = True
+                    raise StopUser()
+                request = requests[turn]
             else:
                 request = requests[self.turn % len(requests)]
                 self.turn += 1
@@ -104,6 +110,7 @@ def load(spec: dict) -> dict:
         headers = getattr(response, "headers", None) or {}
         queries = headers.get("X-Safqa-Queries")
         state["samples"].append([response_time, status, int(queries) if queries is not None else None])
+        state["last"] = time.perf_counter()
         if (exception or not 200 <= status < 300) and len(state["errors"]) < MAX_ERRORS_KEPT:
             state["errors"].append(f"{status} {exception or ''}".strip())
 
@@ -118,12 +125,24 @@ def load(spec: dict) -> dict:
     # A slow page under 16 clients may not finish often enough in a short window: keep measuring
     # until there are enough samples for percentiles, within a bound.
     deadline = started + spec.get("max_window", spec["duration"])
-    while len(state["samples"]) < spec.get("min_samples", 0) and time.perf_counter() < deadline:
+    while (
+        len(state["samples"]) < spec.get("min_samples", 0)
+        and time.perf_counter() < deadline
+        and not state.get("exhausted")
+    ):
         gevent.sleep(0.1)
     state["measuring"] = False
     window = time.perf_counter() - started
+    if state.get("exhausted") and state.get("last", started) > started:
+        # The one-time requests ran out inside the window: the rate is over the time they lasted.
+        window = state["last"] - started
     runner.quit()
-    return {"samples": state["samples"], "errors": state["errors"], "window_s": window}
+    return {
+        "samples": state["samples"],
+        "errors": state["errors"],
+        "window_s": window,
+        "exhausted": bool(state.get("exhausted")),
+    }
 
 
 def main(argv: list[str]) -> int:

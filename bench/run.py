@@ -272,6 +272,8 @@ def load_result(
         notes = f"{notes} errors: {'; '.join(sorted(set(outcome['errors']))[:3])}".strip()
     if not samples:
         notes = f"{notes} no request finished within {outcome['window_s']:.0f} s".strip()
+    if outcome.get("exhausted") or saturated.get("exhausted"):
+        notes = f"{notes} the one-time requests ran out in the window (rates over the time they lasted);".strip()
     floor_summary = latency_summary(floor_run["latencies"])
     return result(
         op,
@@ -771,7 +773,9 @@ def op_api_contact_update(ctx, fx, sessions) -> list[dict]:
 # The template the survey operations send (created once, by name); the surveys they send are deleted afterwards,
 # and the contacts they went to get their WhatsApp consent back as it was: every run starts alike.
 SURVEY_TEMPLATE = "bench survey"
-SURVEY_ANSWER_RATE = 60  # answers a second the one-time links are minted for (a two-core server does far fewer)
+# Answers a second the closed loop's one-time links are minted for (an idle two-core server answers about
+# 120 a second): as many as the seeded contacts allow; should they run out, the users stop (never a repeat).
+SURVEY_ANSWER_RATE = 200
 
 
 def survey_template():
@@ -876,7 +880,8 @@ def op_survey_answer(ctx, fx, sessions) -> list[dict]:
     """POST /s/<token>/ with a score and a comment, each request to a link of its own (a first answer), as a
     customer's browser sends the form: the CSRF cookie and its token, no session. Links are minted for up to
     SURVEY_ANSWER_RATE answers a second in the closed loop (1.5× the users' pace in the paced run) over the
-    warm-up and window, plus MIN_SAMPLES; a link used twice would answer 410 and count as an error."""
+    warm-up and window, plus MIN_SAMPLES, as many as the contacts allow; the load generator never sends a
+    link twice (the users stop when the links run out, and the notes say so)."""
     import math
 
     from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH
@@ -889,8 +894,8 @@ def op_survey_answer(ctx, fx, sessions) -> list[dict]:
     paced = math.ceil(1.5 * ctx.users / ctx.think * (ctx.warmup + ctx.duration)) + MIN_SAMPLES if ctx.think else closed
     surveys, consent = send_surveys(paced + closed)
     try:
-        if len(surveys) < paced + closed:
-            raise RuntimeError(f"only {len(surveys)} of {paced + closed} contacts to survey")
+        if len(surveys) < paced + MIN_SAMPLES:
+            raise RuntimeError(f"only {len(surveys)} of {paced + MIN_SAMPLES} contacts to survey")
         from django.conf import settings
 
         secret = get_random_string(CSRF_SECRET_LENGTH, allowed_chars=CSRF_ALLOWED_CHARS)
