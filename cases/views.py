@@ -20,7 +20,7 @@ from cases.forms import CaseForm, CaseStatusForm
 from cases.models import Case, CaseStatus
 from core import formatting
 from core.exceptions import StaleVersionError
-from core.forms import add_service_errors, already_sent, submit_once
+from core.forms import add_service_errors, already_sent, form_error_status, submit_once
 from core.services import FormAlreadySent
 from core.sorting import sort_columns
 from crm.forms import ActivityForm
@@ -28,10 +28,6 @@ from crm.models import Activity, Contact
 from pipeline.models import Deal
 
 PAGE_SIZE = 25
-
-
-def _form_error_status(request) -> int:
-    return 422 if request.htmx else 400
 
 
 def _cases():
@@ -89,7 +85,7 @@ def case_create(request):
                 request, _("The case “%(subject)s” was opened.") % {"subject": formatting.isolate(case.subject)}
             )
             return redirect(case)
-    return render(request, "cases/case_form.html", {"form": form}, status=_form_error_status(request))
+    return render(request, "cases/case_form.html", {"form": form}, status=form_error_status(request))
 
 
 def _detail_context(request, case: Case, *, status_form=None, activity_form=None) -> dict:
@@ -136,7 +132,7 @@ def case_update(request, pk: int):
             request, "cases/case_form.html", {"form": CaseForm(user=request.user, instance=case), "case": case}
         )
     form = CaseForm(request.POST, user=request.user, instance=case)
-    status = _form_error_status(request)
+    status = form_error_status(request)
     if form.is_valid():
         try:
             case = services.case_update(
@@ -159,7 +155,7 @@ def case_status(request, pk: int):
     """POST cases/<pk>/status/: a new status (solving may send a survey); the case page with errors otherwise."""
     case = _editable_case(request, pk)
     form = CaseStatusForm(request.POST, user=request.user, case=case)
-    status = _form_error_status(request)
+    status = form_error_status(request)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -205,4 +201,4 @@ def case_activity(request, pk: int):
         else:
             messages.success(request, _("The activity was logged on the case."))
             return redirect(case)
-    return _render_detail(request, case, _form_error_status(request), activity_form=form)
+    return _render_detail(request, case, form_error_status(request), activity_form=form)

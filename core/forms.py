@@ -229,6 +229,11 @@ class ComboboxSelect(forms.Select):
         return context
 
 
+def form_error_status(request) -> int:
+    """The status of a form answered with its errors: 422 to HTMX (which swaps it in place), 400 to a full page."""
+    return 422 if getattr(request, "htmx", False) else 400
+
+
 def add_service_errors(form, error: Exception, *, aliases: dict[str, str] | None = None) -> None:
     """Show a service's refusal on a form (pages and the admin alike): on the field it names, else above the form.
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.forms import add_service_errors as show_service_errors
-from core.forms import already_sent, submit_once
+from core.forms import already_sent, form_error_status, submit_once
 from core.htmx import render_page_or_partial
 from core.ids import parse_id
 from core.services import FormAlreadySent
@@ -558,7 +558,7 @@ def follow_up_finish(request, pk: int):
             messages.success(request, gettext("The follow-up is done and its outcome logged."))
             return redirect("crm:follow_up_list" if request.GET.get("from") == "list" else "workspace:home")
     context = {"form": form, "follow_up": follow_up}
-    status = (422 if request.htmx else 400) if form.errors else 200
+    status = form_error_status(request) if form.errors else 200
     template = "crm/partials/follow_up_finish.html" if request.htmx else "crm/follow_up_finish.html"
     response = render(request, template, context, status=status)
     if request.htmx and form.errors:

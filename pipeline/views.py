@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 from accounts.selectors import assignable_owners
 from core import formatting
 from core.exceptions import StaleVersionError
-from core.forms import add_service_errors, already_sent, submit_once
+from core.forms import add_service_errors, already_sent, form_error_status, submit_once
 from core.services import FormAlreadySent
 from core.sorting import sort_columns
 from crm.views import activity_panel_context
@@ -52,10 +52,6 @@ from pipeline.selectors import (
 )
 
 PAGE_SIZE = 25
-
-
-def _form_error_status(request) -> int:
-    return 422 if request.htmx else 400
 
 
 def _next_url(request, fallback: str) -> str:
@@ -165,7 +161,7 @@ def deal_create(request):
         else:
             messages.success(request, _("The deal “%(title)s” was added.") % {"title": formatting.isolate(deal.title)})
             return redirect(deal)
-    return render(request, "pipeline/deal_form.html", {"form": form}, status=_form_error_status(request))
+    return render(request, "pipeline/deal_form.html", {"form": form}, status=form_error_status(request))
 
 
 def _editable_deal(request, pk: int) -> Deal:
@@ -185,7 +181,7 @@ def deal_update(request, pk: int):
             request, "pipeline/deal_form.html", {"form": DealForm(user=request.user, instance=deal), "deal": deal}
         )
     form = DealForm(request.POST, user=request.user, instance=deal)
-    status = _form_error_status(request)
+    status = form_error_status(request)
     if form.is_valid():
         try:
             deal = services.deal_update(
@@ -211,13 +207,13 @@ def deal_won(request, pk: int):
     deal = _editable_deal(request, pk)
     form = VersionForm(request.POST)
     if not form.is_valid():
-        return _refused(request, deal, first_error(form), _form_error_status(request))
+        return _refused(request, deal, first_error(form), form_error_status(request))
     try:
         deal = services.deal_mark_won(deal=deal, by=request.user, expected_version=form.cleaned_data["version"])
     except StaleVersionError as error:
         return _refused(request, deal, str(error.message), 409)
     except ValidationError as error:
-        return _refused(request, deal, " ".join(error.messages), _form_error_status(request))
+        return _refused(request, deal, " ".join(error.messages), form_error_status(request))
     messages.success(request, _("The deal “%(title)s” is won.") % {"title": formatting.isolate(deal.title)})
     return redirect(_next_url(request, deal.get_absolute_url()))
 
@@ -240,7 +236,7 @@ def deal_lost(request, pk: int):
         form = LostForm(deal=deal, initial=initial)
     else:
         form = LostForm(request.POST, deal=deal)
-        status = _form_error_status(request)
+        status = form_error_status(request)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -287,7 +283,7 @@ def deal_move(request, pk: int):
     deal = _editable_deal(request, pk)
     form = MoveForm(request.POST, deal=deal)
     if not form.is_valid():
-        return _refused(request, deal, first_error(form), _form_error_status(request))
+        return _refused(request, deal, first_error(form), form_error_status(request))
     stage, version = form.cleaned_data["stage"], form.cleaned_data["version"]
     back = _next_url(request, deal.get_absolute_url())
     if stage.kind == StageKind.LOST and stage.pk != deal.stage_id:
@@ -306,7 +302,7 @@ def deal_move(request, pk: int):
     except StaleVersionError as error:
         return _refused(request, deal, str(error.message), 409)
     except ValidationError as error:
-        return _refused(request, deal, " ".join(error.messages), _form_error_status(request))
+        return _refused(request, deal, " ".join(error.messages), form_error_status(request))
     message = _("“%(title)s” moved to %(stage)s.") % {
         "title": formatting.isolate(deal.title),
         "stage": formatting.isolate(str(stage)),
