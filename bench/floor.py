@@ -392,15 +392,20 @@ def contact_create(*, owner: int, team: int, email: str):
 
 
 def contact_update(*, viewer: int, admin: bool, contact: int, job_title: str):
-    """PATCH /api/v1/contacts/<id>/ of one field as one statement: the row changed if the viewer may edit
-    it (owner, manager, admin), its version bumped and its change number taken from the counter row."""
+    """PATCH /api/v1/contacts/<id>/ of one field as one statement: the row locked if the viewer may edit it
+    (owner, manager, admin), then its change number taken from the counter row, then the row changed and
+    its version bumped. The locks are taken in the app's order (the row, then the counter): with the
+    opposite order a floor statement and a PATCH the server is still answering deadlock each other."""
     query = f"""
-    WITH counter AS (
-        UPDATE core_changecounter SET last_seq = last_seq + 1, updated_at = now() WHERE id = 1 RETURNING last_seq
+    WITH target AS (
+        SELECT c.id FROM crm_contact AS c WHERE c.id = %(contact)s AND {_visible_owned("c")} FOR UPDATE OF c
+    ), counter AS (
+        UPDATE core_changecounter SET last_seq = last_seq + 1, updated_at = now()
+        WHERE id = 1 AND EXISTS (SELECT 1 FROM target) RETURNING last_seq
     ), c AS (
         UPDATE crm_contact AS c SET job_title = %(job_title)s, version = c.version + 1, updated_at = now(),
             change_seq = counter.last_seq
-        FROM counter WHERE c.id = %(contact)s AND {_visible_owned("c")}
+        FROM counter, target WHERE c.id = target.id
         RETURNING c.*
     )
     SELECT row_to_json(t)::text FROM (SELECT {CONTACT_COLUMNS} FROM c) t

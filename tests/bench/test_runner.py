@@ -5,6 +5,7 @@ would silently skew every figure.
 """
 
 import json
+import time
 
 import pytest
 from django.db import connection
@@ -202,3 +203,50 @@ def test_the_benchmarks_production_settings_still_install_its_commands():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_contact_update_floor_locks_the_row_before_the_counter_as_the_app_does():
+    """A PATCH the server is still answering holds the contact's row and then asks for the change counter;
+    the floor statement for the same contact must wait for the row without holding the counter, or the
+    two deadlock (a bench run failed on that)."""
+    import threading
+
+    import psycopg
+    from django.conf import settings
+
+    from bench import floor
+    from core.sync import take_change_seq
+    from django.db import transaction
+    from tests.factories import ContactFactory
+
+    contact = ContactFactory()
+    with transaction.atomic():  # the counter row exists once something has taken a number
+        take_change_seq()
+    db = settings.DATABASES["default"]
+    dsn = f"host={db['HOST']} port={db['PORT'] or 5432} user={db['USER']} dbname={db['NAME']}"
+    query, params = floor.contact_update(viewer=contact.owner_id, admin=False, contact=contact.pk, job_title="floor")
+    outcome = {}
+
+    with psycopg.connect(dsn) as app:  # the app's order: the row, then the counter
+        app.execute("SET lock_timeout = '5s'")
+        app.execute("SELECT id FROM crm_contact WHERE id = %s FOR UPDATE", [contact.pk])
+
+        def run_floor():
+            try:
+                with psycopg.connect(dsn, autocommit=True) as conn:
+                    outcome["row"] = conn.execute(query, params).fetchone()
+            except Exception as error:  # reported by the assertion below
+                outcome["error"] = error
+
+        thread = threading.Thread(target=run_floor)
+        thread.start()
+        time.sleep(0.5)  # the floor statement is now waiting for the row
+        app.execute("SELECT last_seq FROM core_changecounter WHERE id = 1 FOR UPDATE")
+        app.commit()
+        thread.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["row"] is not None
+    contact.refresh_from_db()
+    assert contact.job_title == "floor"
