@@ -313,6 +313,8 @@ def deal_move(request, pk: int):
     owner_id = _int_or_none(request.POST.get("board_owner"))
     summaries = stage_summaries(user=request.user, stage_ids=[from_stage.pk, stage.pk], owner_id=owner_id)
     deal.next_follow_up_at = next_follow_up_at(deal=deal)
+    # The stored score, as the board's query reads it (the worker rescores the deal overnight).
+    deal.win_probability = type(deal).objects.filter(pk=deal.pk).values_list("win_score__probability", flat=True)[0]
     context = {
         "deal": deal,
         "stages": board_stages(pipeline=deal.pipeline),

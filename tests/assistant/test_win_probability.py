@@ -217,6 +217,25 @@ def test_query_counts_do_not_grow_with_scored_deals(world):
     assert "deal-card__win" in client.get(board).content.decode()
 
 
+def test_a_card_moved_on_the_board_keeps_its_chance_of_winning(world):
+    """The HTMX move answers with the moved card: it shows the stored score as the board does."""
+    history = build_history(team=world.team_a, owners=[world.rep_a1], open_=5)
+    _train(min_closed=100)
+    score = DealScore.objects.filter(deal__in=history.open_deals).select_related("deal__stage").first()
+    deal = score.deal
+    target = deal.pipeline.stages.filter(kind="open").exclude(pk=deal.stage_id).order_by("order").first()
+    client = _client(deal.owner, language="en")
+    response = client.post(
+        reverse("pipeline:deal_move", args=[deal.pk]),
+        {"stage": target.pk, "version": deal.version},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "deal-card__win" in html
+    assert f"Chance of winning: {round(float(score.probability) * 100)}" in html
+
+
 def test_web_code_never_imports_scikit_learn():
     import subprocess
 
