@@ -215,10 +215,10 @@ def test_the_contact_update_floor_locks_the_row_before_the_counter_as_the_app_do
 
     import psycopg
     from django.conf import settings
+    from django.db import transaction
 
     from bench import floor
     from core.sync import take_change_seq
-    from django.db import transaction
     from tests.factories import ContactFactory
 
     contact = ContactFactory()
