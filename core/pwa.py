@@ -93,7 +93,9 @@ def _worker_config():
         "static": [static(path) for path in SHELL_STATIC],
         "offline": {code: f"{offline}?lang={code}" for code, _name in settings.LANGUAGES},
         "defaultLanguage": settings.LANGUAGE_CODE,
-        "staticPrefix": static(""),
+        # STATIC_URL itself: static("") would ask the production storage's manifest for a file named "",
+        # which it refuses (a 500, and no service worker ever installed).
+        "staticPrefix": staticfiles_storage.base_url,
     }
 
 

@@ -70,6 +70,24 @@ def test_service_worker_is_javascript_served_for_the_whole_site(client, db):
     assert 'addEventListener("fetch"' in response.content.decode()
 
 
+def test_service_worker_is_served_with_the_production_storage(client, db, settings, tmp_path):
+    """Production (DEBUG=0) names static files through the hashed manifest, which refuses any name it does
+    not list: the script must ask it only for real files (it once asked for "" and answered 500)."""
+    from core.pwa import SHELL_STATIC
+
+    hashed = {name: name.replace(".", ".0123456789ab.", 1) for name in SHELL_STATIC}
+    (tmp_path / "staticfiles.json").write_text(json.dumps({"paths": hashed, "version": "1.1", "hash": "x"}))
+    settings.STATIC_ROOT = str(tmp_path)
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"}
+    }
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    config = _worker_config(response)
+    assert config["staticPrefix"] == settings.STATIC_URL
+    assert f"{settings.STATIC_URL}{hashed['css/safqa.css']}" in config["static"]
+
+
 def test_service_worker_keeps_only_static_files_and_the_offline_pages(client, world):
     """Its cache list holds no signed-in page and no API answer: only static files and /offline/."""
     _sign_in(client, world.rep_a1)
