@@ -71,22 +71,25 @@ def _rollup_year(pairs: list) -> None:
         services.rollup_range(teams=teams, day_from=first, day_to=last)
 
 
-def _rollup_floor(ctx, pairs: list) -> float:
+def _rollup_floor(ctx, pairs: list, connection=None) -> float:
     """The same figures for the same (team, day) pairs from hand-written SQL through psycopg: the rollup's
     set-based SELECTs (analytics/rollup_sql.py) into temporary tables, in one transaction, rolled back.
 
     No Django, no fill-state bookkeeping, nothing written to the figure tables: what is left of the
-    rollup's time is what the database needs to compute the figures.
+    rollup's time is what the database needs to compute the figures. `connection`: a psycopg connection
+    already in a transaction (then a savepoint, rolled back), to see that transaction's uncommitted edits.
     """
     from analytics import rollup_sql
 
     if not pairs:
         return 0.0
-    with ctx.connect() as connection:
+    if connection is not None:
         start = now()
         with connection.transaction(force_rollback=True), connection.cursor() as cursor:
             rollup_sql.compute(cursor, pairs)
         return now() - start
+    with ctx.connect() as own:
+        return _rollup_floor(ctx, pairs, own)
 
 
 def _figure_rows(pairs: list) -> int:
@@ -214,7 +217,14 @@ def _rollup_edits(count: int, *, seed: int = 7) -> Counter:
 
 
 def run_rollup_incremental(ctx, *, edits: int = ROLLUP_EDITS) -> list[dict]:
-    """The nightly run after 1,000 edits: only the days the edits made dirty are recomputed (`rollup_due`)."""
+    """The nightly run after 1,000 edits: only the days the edits made dirty are recomputed (`rollup_due`).
+
+    The edits, the floor and the rollup run in one transaction that is rolled back at the end: the deals
+    won, lost, moved and reopened, the activities logged late and the figures recomputed are all undone,
+    so every run (and every other operation after it) starts from the same data.
+    """
+    from django.db import connection, transaction
+
     from analytics import services
     from analytics.models import RollupDay
 
@@ -222,14 +232,17 @@ def run_rollup_incremental(ctx, *, edits: int = ROLLUP_EDITS) -> list[dict]:
     computed = RollupDay.objects.filter(computed_at__isnull=False, is_dirty=False)
     if computed.count() < len(pairs):
         _rollup_year(pairs)  # the full run did not happen in this suite: the starting point, untimed
-    start = now()
-    made = _rollup_edits(edits)
-    editing = now() - start
-    due = services.due_days()
-    floor = _rollup_floor(ctx, due)
-    start = now()
-    done = services.rollup_due()
-    wall = now() - start
+    with transaction.atomic():
+        start = now()
+        made = _rollup_edits(edits)
+        editing = now() - start
+        due = services.due_days()
+        connection.ensure_connection()
+        floor = _rollup_floor(ctx, due, connection.connection)
+        start = now()
+        done = services.rollup_due()
+        wall = now() - start
+        transaction.set_rollback(True)  # the edits and their figures undone: the next run starts alike
     projected = _projected(ctx, wall)
     kinds = ", ".join(f"{n} {kind}" for kind, n in made.most_common())
     return [

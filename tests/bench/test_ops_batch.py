@@ -119,7 +119,18 @@ def test_full_year_rollup_and_the_incremental_run_after_edits_report_their_days(
     assert full["floor_p95"] > 0 and full["ratio"] == pytest.approx(full["p95"] / full["floor_p95"])
     assert full["met"] is None  # S=0.01 is too small to project to S=10
 
+    from crm.models import Activity
+    from pipeline.models import Deal, StageChange
+
+    def state():
+        figures = list(RollupDay.objects.order_by("team_id", "day").values_list("team_id", "day", "computed_at"))
+        deals = list(Deal.objects.order_by("pk").values_list("pk", "stage_id", "closed_at", "version"))
+        return figures, deals, Activity.objects.count(), StageChange.objects.count()
+
+    before = state()
     [incremental] = ops_batch.run_rollup_incremental(ctx, edits=20)
+    # Every run starts from the same data: the edits and the figures they made dirty are undone.
+    assert state() == before
     assert incremental["errors"] == 0, incremental["notes"]
     assert 0 < incremental["count"] <= 2 * 365
     # Half late activities; the world has three open deals, all won (the first kind of deal edit).
