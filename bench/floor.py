@@ -274,6 +274,81 @@ def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, no
     }
 
 
+def deal_list(*, viewer: int, admin: bool, limit: int = 25):
+    """The deal list sorted by the chance of winning, highest first (GET /deals/?o=-win_probability): the
+    first page of the deals the viewer may see, each with its company, owner, stage and pipeline names and
+    its chance (the win model's score, else the stage's percentage; a closed deal sorts as -1, last), ties
+    broken by the newest id as the page's ordering does; how many deals there are and the totals per
+    currency shown above the list."""
+    query = f"""
+    WITH visible AS (
+        SELECT d.id, d.title, d.amount, d.currency, d.expected_close, d.updated_at, d.company_id, d.owner_id,
+               d.stage_id, d.pipeline_id, w.model_version,
+               CASE WHEN s.kind = 'open' THEN coalesce(w.probability, s.probability::numeric / 100) ELSE -1 END
+                   AS chance
+        FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+        LEFT JOIN assistant_dealscore w ON w.deal_id = d.id
+        WHERE {_visible_owned("d")}
+    )
+    SELECT json_build_object(
+        'count', (SELECT count(*) FROM visible),
+        'totals', (SELECT json_agg(x) FROM (
+            SELECT currency, count(*) AS count, sum(amount) AS total FROM visible GROUP BY 1 ORDER BY 1) x),
+        'deals', (SELECT json_agg(x) FROM (
+            SELECT v.id, v.title, v.amount, v.currency, v.expected_close, v.chance, v.model_version,
+                   co.name AS company, u.first_name, u.last_name, s.name AS stage, s.kind, p.name AS pipeline
+            FROM visible v JOIN pipeline_stage s ON s.id = v.stage_id JOIN pipeline_pipeline p ON p.id = v.pipeline_id
+            JOIN accounts_user u ON u.id = v.owner_id LEFT JOIN crm_company co ON co.id = v.company_id
+            ORDER BY v.chance DESC, v.id DESC LIMIT %(limit)s) x)
+    )::text
+    """
+    return query, {"viewer": viewer, "admin": admin, "limit": limit}
+
+
+def global_search(*, viewer: int, admin: bool, text: str, normalized: str, limit: int = 10):
+    """The global search page (GET /search/?q=…): the first `limit` + 1 (one more tells "see all") contacts,
+    companies and deals the viewer may see that match. Contacts and companies by the normalized name (or the
+    e-mail, the website), names starting with it first, then a word starting with it, then the rest, A to Z;
+    deals by title or company name, most recently updated first. `text` is the query as typed, `normalized`
+    its core.text.normalize_text form; neither may hold LIKE's wildcards (the seeded fragment does not)."""
+    query = f"""
+    SELECT json_build_object(
+        'contacts', (SELECT json_agg(x) FROM (
+            SELECT c.id, c.first_name, c.last_name, c.phone, c.email, co.name AS company
+            FROM crm_contact c LEFT JOIN crm_company co ON co.id = c.company_id
+            WHERE {_visible_shared("c")}
+            AND (c.name_normalized LIKE %(anywhere)s OR upper(c.email) LIKE upper(%(text_anywhere)s))
+            ORDER BY CASE WHEN c.name_normalized LIKE %(start)s THEN 0 WHEN c.name_normalized LIKE %(word)s THEN 1
+                     ELSE 2 END, c.name_normalized, c.id
+            LIMIT %(limit)s + 1) x),
+        'companies', (SELECT json_agg(x) FROM (
+            SELECT co.id, co.name, co.city, co.phone FROM crm_company co
+            WHERE {_visible_shared("co")}
+            AND (co.name_normalized LIKE %(anywhere)s OR upper(co.website) LIKE upper(%(text_anywhere)s))
+            ORDER BY CASE WHEN co.name_normalized LIKE %(start)s THEN 0 WHEN co.name_normalized LIKE %(word)s THEN 1
+                     ELSE 2 END, co.name_normalized, co.id
+            LIMIT %(limit)s + 1) x),
+        'deals', (SELECT json_agg(x) FROM (
+            SELECT d.id, d.title, d.amount, d.currency, s.name AS stage, co.name AS company
+            FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
+            LEFT JOIN crm_company co ON co.id = d.company_id
+            WHERE {_visible_owned("d")}
+            AND (upper(d.title) LIKE upper(%(text_anywhere)s) OR co.name_normalized LIKE %(anywhere)s)
+            ORDER BY d.updated_at DESC, d.id DESC
+            LIMIT %(limit)s + 1) x)
+    )::text
+    """
+    return query, {
+        "viewer": viewer,
+        "admin": admin,
+        "anywhere": f"%{normalized}%",
+        "start": f"{normalized}%",
+        "word": f"% {normalized}%",
+        "text_anywhere": f"%{text}%",
+        "limit": limit,
+    }
+
+
 def case_list(*, viewer: int, admin: bool, limit: int = 25):
     """The support case list (GET /cases/?open=true): the viewer's visible open cases, newest first, one page
     with the customer and owner, and how many there are."""

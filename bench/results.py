@@ -308,6 +308,13 @@ def format_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def format_notes(results: list[dict]) -> str:
+    """The notes printed under the table, one line per operation that has some: what the row's figures
+    were measured on and what a verdict rests on (the win model's best achievable and stage baseline AUC,
+    the forecast's backtest error)."""
+    return "\n".join(f"- {row['op']}: {row['notes']}" for row in results if row.get("notes"))
+
+
 def _md_row(cells) -> str:
     return "| " + " | ".join(cells) + " |"
 

@@ -250,3 +250,100 @@ def test_the_contact_update_floor_locks_the_row_before_the_counter_as_the_app_do
     assert outcome["row"] is not None
     contact.refresh_from_db()
     assert contact.job_title == "floor"
+
+
+def test_the_win_model_runs_before_the_pages_that_show_its_scores():
+    from bench.run import run_sequence
+
+    before, http_ops, after = run_sequence(
+        ["board", "win_model", "deal_list", "my_day", "sales_forecast", "rollup_full"]
+    )
+    assert before == ["rollup_full", "win_model"]
+    assert http_ops == ["board", "my_day", "deal_list"]
+    assert after == ["sales_forecast"]
+
+
+def test_the_notes_under_the_table_show_what_the_auc_verdict_rests_on():
+    from bench.results import format_notes
+
+    rows = [
+        result("win_model_auc", unit="AUC", p95=0.74, notes="best achievable 0.76, stage baseline 0.61"),
+        result("board", p95=120.0),
+    ]
+    assert format_notes(rows) == "- win_model_auc: best achievable 0.76, stage baseline 0.61"
+
+
+def test_the_forecast_notes_give_the_backtest_error_or_say_why_there_is_none():
+    from bench.ops_assistant import forecast_notes
+
+    fitted = [
+        {
+            "team": "الرياض",
+            "currency": "SAR",
+            "status": "forecast",
+            "method": "trend",
+            "months": 20,
+            "needed": 18,
+            "mape": 12.5,
+            "backtest_months": 6,
+        },
+        {
+            "team": "جدة",
+            "currency": "SAR",
+            "status": "forecast",
+            "method": "trend",
+            "months": 20,
+            "needed": 18,
+            "mape": 30.0,
+            "backtest_months": 6,
+        },
+        {
+            "team": "جدة",
+            "currency": "USD",
+            "status": "forecast",
+            "method": "trend",
+            "months": 20,
+            "needed": 18,
+            "mape": 20.0,
+            "backtest_months": 6,
+        },
+    ]
+    notes, any_fitted = forecast_notes(fitted)
+    assert any_fitted
+    assert "3 of 3 team currencies forecast" in notes
+    assert "backtest MAPE median 20.0 %, worst 30.0 % (جدة, SAR, trend)" in notes
+    short = [
+        {
+            "team": "x",
+            "currency": "SAR",
+            "status": "too_short",
+            "method": "",
+            "months": 11,
+            "needed": 18,
+            "mape": None,
+            "backtest_months": 0,
+        }
+    ]
+    notes, any_fitted = forecast_notes(short)
+    assert not any_fitted
+    assert "1 too short: 11 complete months of history, 18 needed" in notes
+
+
+def test_the_phone_transfer_counts_only_what_came_from_the_network():
+    from bench.ops_phone import tally
+
+    entries = [
+        {"path": "/", "bytes": 40_000, "from_cache": False, "content_type": "text/html; charset=utf-8", "encoding": ""},
+        {
+            "path": "/static/css/a.css",
+            "bytes": 9_000,
+            "from_cache": False,
+            "content_type": "text/css",
+            "encoding": "br",
+        },
+        {"path": "/static/f.woff2", "bytes": 48_000, "from_cache": True, "content_type": "font/woff2", "encoding": ""},
+    ]
+    figures = tally(entries)
+    assert figures["bytes"] == 49_000 and figures["responses"] == 2 and figures["cached"] == 1
+    assert figures["kinds"] == {"html": 40_000, "css": 9_000}
+    assert figures["uncompressed"] == ["/"]
