@@ -38,12 +38,10 @@ SNAPSHOT_DAYS_AGO = 6
 # Run in the worker-like process: train, score, measure, and compute the best achievable AUC.
 JOB = r"""
 import json, resource, sys, time
-from datetime import timedelta
 import django
 django.setup()
-from django.utils import timezone
-from assistant.next_actions_services import deal_score_snapshots_take
-from assistant.training import score_open_deals, train
+from assistant.training import train
+from bench.ops_assistant import score_with_snapshots
 from assistant.planted import best_achievable_auc, planted_logit
 from bench.seed import PLANTED_GAP
 from pipeline.models import Deal, StageKind
@@ -52,18 +50,7 @@ days_ago = int(sys.argv[1])
 started = time.perf_counter()
 model = train()
 trained = time.perf_counter() - started
-moment = timezone.now()
-snapshots = 0
-if model.in_use:
-    # Not timed: the scores of some days ago, kept as that day's snapshot.
-    earlier = moment - timedelta(days=days_ago)
-    score_open_deals(model, now=earlier)
-    snapshots = deal_score_snapshots_take(day=earlier.date())
-started = time.perf_counter()
-scored = score_open_deals(model, now=moment)
-scoring = time.perf_counter() - started
-if model.in_use:
-    snapshots += deal_score_snapshots_take(day=moment.date())
+scored, scoring, snapshots = score_with_snapshots(model, days_ago)
 best = None
 if model.cutoff is not None:
     rows = (
@@ -92,6 +79,31 @@ print(json.dumps({
     "best_auc": best,
 }))
 """
+
+
+def score_with_snapshots(model, days_ago: int) -> tuple[int, float, int]:
+    """Score every open deal, timed; with a model in use, first (untimed) score them as of `days_ago` days ago
+    and keep that as that day's snapshot, and keep today's scores after: (deals scored, seconds, snapshot rows)."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assistant.next_actions_services import deal_score_snapshots_take
+    from assistant.training import score_open_deals
+
+    moment = timezone.now()
+    snapshots = 0
+    if model.in_use:
+        earlier = moment - timedelta(days=days_ago)
+        score_open_deals(model, now=earlier)
+        snapshots = deal_score_snapshots_take(day=earlier.date())
+    started = time.perf_counter()
+    scored = score_open_deals(model, now=moment)
+    scoring = time.perf_counter() - started
+    if model.in_use:
+        snapshots += deal_score_snapshots_take(day=moment.date())
+    return scored, scoring, snapshots
 
 
 def measure(ctx: BenchContext, job: str = JOB, *args: str) -> dict:

@@ -271,6 +271,7 @@ def test_the_notes_under_the_table_show_what_the_auc_verdict_rests_on():
         result("board", p95=120.0),
     ]
     assert format_notes(rows) == "- win_model_auc: best achievable 0.76, stage baseline 0.61"
+    assert "| win_model_auc | AUC | – | 0.740 | – |" in format_table(rows)
 
 
 def test_the_forecast_notes_give_the_backtest_error_or_say_why_there_is_none():
