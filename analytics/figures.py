@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.apps import apps
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -31,6 +32,7 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -169,16 +171,35 @@ def _duration_bucket():
     return Case(*whens, default=Value(len(DURATION_EDGES_HOURS) - 1), output_field=IntegerField())
 
 
+class _WidthBucket(Func):
+    """The duration's bucket in one PostgreSQL `width_bucket` over the edges: the duration is evaluated once.
+
+    The CASE of `_duration_bucket` repeats the duration, so the correlated subquery that finds the
+    previous stage change ran once per WHEN (up to 19 times a row). `width_bucket(d, edges[1:])` is
+    the number of edges after the first that are ≤ d: the same index as the CASE.
+    """
+
+    function = "width_bucket"
+    template = (
+        "%(function)s(%(expressions)s, ARRAY["
+        + ", ".join(f"interval '{upper} hours'" for upper in DURATION_EDGES_HOURS[1:])
+        + "])"
+    )
+    output_field = IntegerField()
+
+
 def _stage_exit_durations(team, window: DayWindow):
     """Stage exits of the day with how long the deal had been in the stage (since its previous stage change)."""
     previous = StageChange.objects.filter(deal=OuterRef("deal"), at__lt=OuterRef("at")).order_by("-at", "-pk")
-    return (
+    rows = (
         _stage_exits(team, window)
         .annotate(entered=Subquery(previous.values("at")[:1]))
         .filter(entered__isnull=False)
         .annotate(duration=ExpressionWrapper(F("at") - F("entered"), output_field=DurationField()))
-        .annotate(bucket=_duration_bucket())
     )
+    if connection.vendor == "postgresql":
+        return rows.annotate(bucket=_WidthBucket("duration"))
+    return rows.annotate(bucket=_duration_bucket())
 
 
 def _lost(team, window: DayWindow):

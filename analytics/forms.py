@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import QuotaPeriod, User
 from analytics.periods import MAX_CUSTOM_DAYS, PERIODS, Filters, period_for
 from analytics.selectors import scope_reps, scope_teams
-from core.forms import LocalizedDecimalField, LocalizedIntegerField, SubmitOnceMixin
+from core.forms import LocalizedDecimalField, LocalizedIntegerField, QuickSelect, SubmitOnceMixin
 from core.money import currency_choices
 from pipeline.models import Pipeline
 
@@ -30,10 +30,11 @@ class DashboardForm(forms.Form):
     team = forms.ModelChoiceField(label=capfirst(_("team")), queryset=None, required=False)
     rep = forms.ModelChoiceField(label=capfirst(_("sales rep")), queryset=None, required=False)
     pipeline = forms.ModelChoiceField(label=capfirst(_("pipeline")), queryset=None, required=False)
-    currency = forms.ChoiceField(label=capfirst(_("currency")), required=False)
+    currency = forms.ChoiceField(label=capfirst(_("currency")), required=False, widget=QuickSelect)
     convert_to = forms.ChoiceField(
         label=_("Also convert total sales to"),
         required=False,
+        widget=QuickSelect,
         help_text=_("With the exchange rates an administrator maintains; each currency is still shown on its own."),
     )
 

@@ -538,17 +538,32 @@ class Dashboard:
     def forecast(self) -> list[dict]:
         """Open deals expected to close in the period, per month and currency: count, commit, best case, weighted.
 
-        Summed per stage in SQL (the pipeline_deal (team, expected_close) index holds
-        every column read, so the deals' rows are not visited), then per month and
-        currency here with each stage's probability.
+        One query summed per stage in SQL (the pipeline_deal (team, expected_close) index holds
+        every deal column read, so the deals' rows are not visited), then per month and currency
+        here with each stage's probability. The same pass sums the win model's scores
+        (`model_weighted`): a second pass over the period's open deals cost more than the page
+        besides.
         """
         sums: dict[tuple, dict] = {}
+        scored: dict[tuple, list] = {}
+        scored_sum = Sum(
+            F("amount") * F("win_score__probability"),
+            output_field=DecimalField(max_digits=30, decimal_places=8),
+        )
+        with_score = Q(win_score__isnull=False)
         rows = (
             self.open_in_period()
             .order_by()
             .annotate(month=TruncMonth("expected_close"))
             .values("month", "currency", "stage_id")
-            .annotate(count=Count("*"), amount=Sum("amount"))
+            .annotate(
+                # Before `amount`, whose name then means the sum rather than the column.
+                scored_count=Count("win_score__id"),
+                scored=scored_sum,
+                scored_value=Sum("amount", filter=with_score),
+                count=Count("*"),
+                amount=Sum("amount"),
+            )
         )
         for row in rows:
             month = row["month"]
@@ -564,7 +579,9 @@ class Dashboard:
             if probability >= COMMIT_PROBABILITY:
                 totals["commit_count"] += row["count"]
                 totals["commit"] += row["amount"]
-        model_weighted = self._model_weighted(sums)
+            if row["scored_count"]:
+                scored.setdefault((month, row["currency"]), []).append(row)
+        model_weighted = self._model_weighted(sums, scored)
         targets: dict[tuple, Decimal] = defaultdict(Decimal)
         for quota in self.quotas:
             quota_days = (quota.period_end - quota.period_start).days + 1
@@ -591,37 +608,20 @@ class Dashboard:
             for (month, currency), totals in sorted(sums.items())
         ]
 
-    def _model_weighted(self, sums: dict[tuple, dict]) -> dict[tuple, Decimal]:
+    def _model_weighted(self, sums: dict[tuple, dict], scored: dict[tuple, list]) -> dict[tuple, Decimal]:
         """Per month and currency, the open value weighted by the win model's scores (assistant.DealScore).
 
-        One query: the scored deals' value and score-weighted value per month, currency and
-        stage. A deal without a score counts at its stage's percentage, as in the stage-weighted
-        figure; a month with no scored deal at all has no model-weighted figure (the model is
-        not in use, or has not scored these deals yet).
+        `scored` holds the forecast query's rows (month, currency, stage) that have scored deals,
+        with the scored deals' value and score-weighted value. A deal without a score counts at its
+        stage's percentage, as in the stage-weighted figure; a month with no scored deal at all has
+        no model-weighted figure (the model is not in use, or has not scored these deals yet).
         """
-        rows = (
-            self.open_in_period()
-            .filter(win_score__isnull=False)
-            .order_by()
-            .annotate(month=TruncMonth("expected_close"))
-            .values("month", "currency", "stage_id")
-            .annotate(
-                scored=Sum(
-                    F("amount") * F("win_score__probability"),
-                    output_field=DecimalField(max_digits=30, decimal_places=8),
-                ),
-                value=Sum("amount"),
-            )
-        )
         result: dict[tuple, Decimal] = {}
-        for row in rows:
-            month = row["month"]
-            month = month.date() if hasattr(month, "date") else month
-            key = (month, row["currency"])
-            if key not in result:
-                result[key] = sums[key]["weighted"] / 100 if key in sums else Decimal(0)
-            # Replace this stage's share of the stage-weighted sum by the scores' weighting.
-            result[key] += row["scored"] - row["value"] * self.open_stages[row["stage_id"]] / 100
+        for key, rows in scored.items():
+            result[key] = sums[key]["weighted"] / 100
+            for row in rows:
+                # Replace this stage's share of the stage-weighted sum by the scores' weighting.
+                result[key] += row["scored"] - row["scored_value"] * self.open_stages[row["stage_id"]] / 100
         return result
 
     # Leaderboard --------------------------------------------------------------------

@@ -124,9 +124,11 @@ class SupportFigures:
             self.board.stored(DailyCaseDuration, deals=False)
             .values("day", "rep_id", "measure", "minutes")
             .annotate(total=Sum("count"))
+            # Tuples: a quarter of a team is thousands of rows (one per case, minutes being exact).
+            .values_list("day", "rep_id", "measure", "minutes", "total")
         )
-        for row in stored:
-            result[(row["day"], row["rep_id"])][row["measure"]][row["minutes"]] += row["total"]
+        for day, rep_id, measure, minutes, total in stored:
+            result[(day, rep_id)][measure][minutes] += total
         for row in self.live["DailyCaseDuration"]:
             result[(row.day, row.rep_id)][row.measure][row.minutes] += row.count
         return result
@@ -139,20 +141,39 @@ class SupportFigures:
     def _cases(self):
         return self._rows(DailyCaseFigure, CASE_FIELDS)
 
-    def _grouped(self, key) -> dict:
-        """The period's figures combined per `key(day, rep id)`."""
-        groups: dict = defaultdict(lambda: [defaultdict(int), defaultdict(int), _no_times()])
+    @cached_property
+    def _groups(self) -> dict[str, dict]:
+        """The period's figures combined for the whole period, per rep and per week (Monday), in one pass.
+
+        The rows are read once for the three panels: per (day, rep) there are thousands of case
+        durations in a team's quarter, and each grouping used to walk them all again.
+        """
+        groups = {"all": {}, "rep": {}, "week": {}}
+
+        def parts_for(day, rep_id):
+            week = day - timedelta(days=day.weekday())
+            for name, key in (("all", None), ("rep", rep_id), ("week", week)):
+                parts = groups[name].get(key)
+                if parts is None:
+                    parts = groups[name][key] = [defaultdict(int), defaultdict(int), _no_times()]
+                yield parts
+
         for index, rows in ((0, self._satisfaction), (1, self._cases)):
             for (day, rep_id), values in rows.items():
-                totals = groups[key(day, rep_id)][index]
-                for name, value in values.items():
-                    totals[name] += value
+                for parts in parts_for(day, rep_id):
+                    totals = parts[index]
+                    for name, value in values.items():
+                        totals[name] += value
         for (day, rep_id), measures in self._durations.items():
-            times = groups[key(day, rep_id)][2]
-            for measure, counts in measures.items():
-                for minutes, count in counts.items():
-                    times[measure][minutes] += count
-        return {group: self._combine(*parts) for group, parts in groups.items()}
+            for parts in parts_for(day, rep_id):
+                times = parts[2]
+                for measure, counts in measures.items():
+                    target = times[measure]
+                    for minutes, count in counts.items():
+                        target[minutes] += count
+        return {
+            name: {group: self._combine(*parts) for group, parts in grouped.items()} for name, grouped in groups.items()
+        }
 
     @staticmethod
     def _combine(satisfaction: dict, cases: dict, durations: dict) -> dict:
@@ -164,11 +185,11 @@ class SupportFigures:
 
     @cached_property
     def headline(self) -> dict:
-        return self._grouped(lambda day, rep_id: None).get(None) or self._combine({}, {}, {})
+        return self._groups["all"].get(None) or self._combine({}, {}, {})
 
     @cached_property
     def per_rep(self) -> list[dict]:
-        grouped = self._grouped(lambda day, rep_id: rep_id)
+        grouped = self._groups["rep"]
         users = apps.get_model("accounts", "User").objects.in_bulk(list(grouped))
         rows = [{"rep": users.get(rep_id), **figures} for rep_id, figures in grouped.items()]
         return sorted(rows, key=lambda row: str(row["rep"] or ""))
@@ -176,7 +197,7 @@ class SupportFigures:
     @cached_property
     def trend(self) -> list[dict]:
         """Per week (Monday to Sunday) of the period: the same figures, oldest week first."""
-        grouped = self._grouped(lambda day, rep_id: day - timedelta(days=day.weekday()))
+        grouped = self._groups["week"]
         start = self.board.period.start - timedelta(days=self.board.period.start.weekday())
         weeks = []
         week = start

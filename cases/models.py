@@ -97,6 +97,9 @@ class Case(SyncedModel, TimeStampedModel):
             models.Index(fields=["contact", "-created_at"], name="case_contact_time_idx"),
             models.Index(fields=["deal", "-created_at"], name="case_deal_time_idx"),
             models.Index(fields=["due_at"], name="case_due_idx"),
+            # Today's live support figures on the dashboard read one day of a team's answers and solutions.
+            models.Index(fields=["team", "first_response_at"], name="case_team_responded_idx"),
+            models.Index(fields=["team", "solved_at"], name="case_team_solved_idx"),
             models.Index(fields=["updated_at", "id"], name="case_updated_id_idx"),
         ]
 

@@ -289,6 +289,11 @@ def test_dashboard_forecast_weights_scored_deals_by_the_model_and_the_rest_by_st
         scored_at=later,
         by=None,
     )
+    board = Dashboard(user=world.manager_a, filters=Filters(period=period), now=later)
+    with CaptureQueriesContext(connection) as queries:
+        assert board.forecast
+    # Both weightings come from one pass over the period's open deals.
+    assert sum('FROM "pipeline_deal"' in query["sql"] for query in queries.captured_queries) == 1
     row = december()
     # Stage-weighted: 1000 × 10 % + 2000 × 50 %; the model's: 1000 × 80 % + 2000 × 50 %.
     assert row["weighted"] == Decimal("1100.00")
