@@ -360,8 +360,9 @@ def test_query_count_does_not_grow_with_rows(world):
     many, shown_many = queries(**everything)
     assert shown_few == 5 and shown_many == 5 * 26 - 1
     assert many == few
-    # Dismissals (1), overdue (1), unhappy answers (1), drops (1), going cold (5), no next step (1), the scope (1).
-    assert few <= 11
+    # Dismissals (1), the open stages (1), overdue (1), unhappy answers (1), drops (1), going cold (2: the
+    # going-cold days in use, the quiet deals), no next step (1), the scope (1).
+    assert few <= 9
     # The short list stops reading once it is full.
     many_default, shown_default = queries()
     assert shown_default == 8 and many_default <= few_default
@@ -389,3 +390,26 @@ def test_the_snapshot_task_runs_in_the_worker(world, eager_celery):
     _score(world.a1.deal, "0.40")
     assert task.delay().get() == 1
     assert DealScoreSnapshot.objects.get().day == timezone.now().date()
+
+
+def test_no_next_step_comes_soonest_expected_close_first_and_undated_last(world):
+    rep, team, pipeline = world.rep_a1, world.team_a, world.pipeline
+    today = timezone.localdate()
+    undated = f.DealFactory(owner=rep, team=team, stage=pipeline.s.lead, expected_close=None, title="بلا موعد")
+    later = f.DealFactory(owner=rep, team=team, stage=pipeline.s.proposal, expected_close=today + timedelta(days=30))
+    sooner = f.DealFactory(owner=rep, team=team, stage=pipeline.s.lead, expected_close=today + timedelta(days=3))
+    # Closed deals and others' deals have no next step to take, however soon they were to close.
+    f.DealFactory(owner=rep, team=team, stage=pipeline.s.won, expected_close=today - timedelta(days=1))
+    f.DealFactory(owner=world.rep_a2, team=team, stage=pipeline.s.lead, expected_close=today)
+    # Two created on the same expected close come oldest first.
+    twin_old = f.DealFactory(owner=rep, team=team, stage=pipeline.s.lead, expected_close=today + timedelta(days=30))
+    Deal.objects.filter(pk=twin_old.pk).update(created_at=later.created_at - timedelta(days=1))
+    found = [
+        suggestion.deal.pk
+        for suggestion in next_actions(user=rep, limit=1000, per_kind=100)
+        if suggestion.kind == "no_next_step"
+    ]
+    mine = [pk for pk in found if pk in {undated.pk, later.pk, sooner.pk, twin_old.pk}]
+    assert mine == [sooner.pk, twin_old.pk, later.pk, undated.pk]
+    assert all(Deal.objects.get(pk=pk).owner_id == rep.pk for pk in found)
+    assert all(Deal.objects.get(pk=pk).stage.kind == "open" for pk in found)

@@ -67,13 +67,13 @@ def test_home_query_count_does_not_grow_with_rows(client, world):
     few = home_queries()
     _my_day_rows(world, 60)
     assert home_queries() == few
-    # What it needs: the session and the member (2), their teams (1), open deals per currency (1),
-    # going cold: the open deals' keys, the latest activity per deal, company and contact, the quietest
-    # deals (5), the month's target (1), the follow-ups due (1), the deals closing this month (1); the
-    # next best actions, which reuse the due follow-ups and the going-cold deals: the member's dismissals,
-    # the unhappy survey answers, the probability drops and the deals with no next step (1 each); the
+    # What it needs: the session and the member (2), their teams (1), the open stages (1), open deals
+    # per currency (1), going cold: the going-cold days in use and the quietest deals (2), the month's
+    # target (1), the follow-ups due (1), the deals closing this month (1); the next best actions, which
+    # reuse the due follow-ups, the going-cold deals and the open stages: the member's dismissals, the
+    # unhappy survey answers, the probability drops and the deals with no next step (1 each); the
     # member's open support cases (1).
-    assert few <= 17
+    assert few <= 15
 
 
 def test_marking_a_follow_up_done_with_htmx_returns_the_refreshed_list(client, world):

@@ -94,3 +94,35 @@ def test_my_day_and_the_nightly_follow_ups_agree_on_who_is_going_cold(world):
     followed = {follow_up.deal_id for follow_up in going_cold_follow_ups_create() if follow_up.assignee == world.rep_a1}
     assert deals[0].pk in shown and deals[1].pk not in shown
     assert shown == followed
+
+
+def test_going_cold_takes_the_newest_activity_on_the_deal_its_company_or_contact_quietest_first(world):
+    from crm.models import Activity
+
+    rep, team, lead = world.rep_a1, world.team_a, world.pipeline.s.lead  # team_a: 14 going-cold days
+    now = timezone.now()
+    company = f.CompanyFactory(owner=rep, team=team)
+    contact = f.ContactFactory(owner=rep, team=team)
+    # Quiet: the company's last call, 30 days ago, is older than the deal itself (made 2 days ago) and
+    # is still the last contact with the customer (the rule counts from creation only without any).
+    by_company = f.DealFactory(owner=rep, team=team, stage=lead, company=company, contact=None)
+    # Not quiet: its contact was called yesterday, though nothing was logged on the deal for 50 days.
+    by_contact = f.DealFactory(owner=rep, team=team, stage=lead, contact=contact, company=None)
+    # Quiet for longer: nothing logged at all since its creation 60 days ago.
+    untouched = f.DealFactory(owner=rep, team=team, stage=lead, company=None, contact=None)
+    Deal.objects.filter(pk__in=[by_company.pk, by_contact.pk]).update(created_at=now - timedelta(days=2))
+    Deal.objects.filter(pk=untouched.pk).update(created_at=now - timedelta(days=60))
+    f.ActivityFactory(actor=rep, team=team, company=company, contact=None, occurred_at=now - timedelta(days=30))
+    f.ActivityFactory(actor=rep, team=team, contact=contact, occurred_at=now - timedelta(days=1))
+    f.ActivityFactory(actor=rep, team=team, deal=by_contact, contact=None, occurred_at=now - timedelta(days=50))
+    assert Activity.objects.filter(company=company).count() == 1
+
+    found = going_cold(user=rep, now=now, limit=1000)
+    ours = [deal for deal in found if deal.pk in {by_company.pk, by_contact.pk, untouched.pk}]
+    assert [deal.pk for deal in ours] == [untouched.pk, by_company.pk]
+    assert [deal.quiet_days for deal in ours] == [60, 30]
+    assert ours[1].last_activity_at == Activity.objects.get(company=company).occurred_at
+    assert [deal.last_activity_at for deal in found] == sorted(deal.last_activity_at for deal in found)
+    # The shortest list is the head of the longer one, its records read along.
+    assert going_cold(user=rep, now=now, limit=1) == found[:1]
+    assert found[0].stage.kind == "open" and found[0].owner == rep
