@@ -37,6 +37,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
+from babel import Locale
 from babel.dates import format_skeleton, format_time, get_datetime_format
 from babel.numbers import format_decimal, get_currency_precision, get_currency_symbol
 from django.utils import timezone
@@ -127,8 +128,10 @@ def _number_formatter(pattern: str, language: str, digits: str):
     # Babel takes the separators of the numbering system (٬ ٫ in Arabic-Indic) but writes Latin digits.
     table = _TO_ARABIC_INDIC if digits == ARABIC_INDIC else None
 
+    locale = Locale.parse(language)  # parsed once here, not on every number
+
     def fmt(value) -> str:
-        text = format_decimal(value, format=pattern, locale=language, numbering_system=digits)
+        text = format_decimal(value, format=pattern, locale=locale, numbering_system=digits)
         return text.translate(table) if table else text
 
     return fmt
@@ -258,7 +261,15 @@ def _as_date(value) -> dt.date:
 
 
 def _gregorian(day: dt.date, skeleton: str = _DATE_SKELETON) -> str:
-    return format_skeleton(skeleton, day, locale=_language())
+    return _gregorian_in(day, skeleton, _language())
+
+
+@lru_cache(maxsize=4096)
+def _gregorian_in(day: dt.date, skeleton: str, language: str) -> str:
+    # A pure function of its arguments; Babel matches the skeleton to the locale's patterns on
+    # every call (a third of a millisecond), and a page lists the same few days many times
+    # (My day: a month of deals expected to close).
+    return format_skeleton(skeleton, day, locale=language)
 
 
 def hijri(value) -> str:
