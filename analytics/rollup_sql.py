@@ -93,42 +93,49 @@ deals AS MATERIALIZED (
     WHERE d.team_id = ANY(%(team_ids)s)
 ),
 deal_events AS MATERIALIZED (
-    SELECT team_id, rep_id, pipeline_id, currency, created_day AS day,
-           1 AS deals_created, (kind = 'won')::int AS created_won_count,
-           CASE WHEN kind = 'won' THEN amount ELSE 0 END AS created_won_value,
+    -- Matched to the pairs here, by a hash of the few pairs, before the year of rows is kept.
+    SELECT d.team_id, d.rep_id, d.pipeline_id, d.currency, d.created_day AS day,
+           1 AS deals_created, (d.kind = 'won')::int AS created_won_count,
+           CASE WHEN d.kind = 'won' THEN d.amount ELSE 0 END AS created_won_value,
            0 AS won_count, 0 AS won_value, 0 AS lost_count, 0 AS lost_value, 0 AS closed_count,
            interval '0' AS time_to_close_total
-    FROM deals
-    WHERE created_at >= %(start)s AND created_at < %(end)s
+    FROM deals d JOIN pairs p ON p.team_id = d.team_id AND p.day = d.created_day
+    WHERE d.created_at >= %(start)s AND d.created_at < %(end)s
     UNION ALL
-    SELECT team_id, rep_id, pipeline_id, currency, closed_day,
+    SELECT d.team_id, d.rep_id, d.pipeline_id, d.currency, d.closed_day,
            0, 0, 0,
-           (kind = 'won')::int, CASE WHEN kind = 'won' THEN amount ELSE 0 END,
-           (kind = 'lost')::int, CASE WHEN kind = 'lost' THEN amount ELSE 0 END,
-           1, closed_at - created_at
-    FROM deals
-    WHERE kind IN ('won', 'lost') AND closed_at >= %(start)s AND closed_at < %(end)s
+           (d.kind = 'won')::int, CASE WHEN d.kind = 'won' THEN d.amount ELSE 0 END,
+           (d.kind = 'lost')::int, CASE WHEN d.kind = 'lost' THEN d.amount ELSE 0 END,
+           1, d.closed_at - d.created_at
+    FROM deals d JOIN pairs p ON p.team_id = d.team_id AND p.day = d.closed_day
+    WHERE d.kind IN ('won', 'lost') AND d.closed_at >= %(start)s AND d.closed_at < %(end)s
 ),
-steps AS (
-    -- Each deal with each of its stage changes in order (a deal without history: one row, no change).
-    SELECT d.team_id, d.rep_id, d.pipeline_id, d.currency, d.cents, d.stage_id, d.created_day, d.closed_day,
-           c.to_stage_id, {_local("c.at", "d.time_zone")} AS change_day,
-           lead({_local("c.at", "d.time_zone")}) OVER w AS next_day,
+changes AS MATERIALIZED (
+    -- Each stage change with its local day, the local day of the deal's next change (NULL: the last) and its
+    -- number in the deal's history. Ordered on the narrow change rows alone; the deal's columns join after.
+    SELECT deal_id, to_stage_id, change_day,
+           lead(change_day) OVER w AS next_day,
            row_number() OVER w AS n
-    FROM deals d
-    LEFT JOIN pipeline_stagechange c ON c.deal_id = d.id
-    WINDOW w AS (PARTITION BY d.id ORDER BY c.at, c.id)
+    FROM (
+        SELECT c.deal_id, c.to_stage_id, c.at, c.id, {_local("c.at", "d.time_zone")} AS change_day
+        FROM pipeline_stagechange c
+        JOIN deals d ON d.id = c.deal_id
+    ) AS dated
+    WINDOW w AS (PARTITION BY deal_id ORDER BY at, id)
 ),
 segments AS (
     -- The stage a deal was in at the end of each day: that of the last change of the day or
     -- before; before its first change (or without any), its current stage.
-    SELECT team_id, rep_id, pipeline_id, currency, cents, created_day, closed_day,
-           COALESCE(to_stage_id, stage_id) AS stage_id, change_day AS seg_from, next_day AS seg_to
-    FROM steps
+    SELECT d.team_id, d.rep_id, d.pipeline_id, d.currency, d.cents, d.created_day, d.closed_day,
+           c.to_stage_id AS stage_id, c.change_day AS seg_from, c.next_day AS seg_to
+    FROM changes c
+    JOIN deals d ON d.id = c.deal_id
     UNION ALL
-    SELECT team_id, rep_id, pipeline_id, currency, cents, created_day, closed_day, stage_id, NULL, change_day
-    FROM steps
-    WHERE n = 1 AND change_day > created_day
+    SELECT d.team_id, d.rep_id, d.pipeline_id, d.currency, d.cents, d.created_day, d.closed_day,
+           d.stage_id, NULL, c.change_day
+    FROM deals d
+    LEFT JOIN changes c ON c.deal_id = d.id AND c.n = 1
+    WHERE c.deal_id IS NULL OR c.change_day > d.created_day
 ),
 open_spans AS (
     -- Open on the days from its creation (and the segment's start) until it closed (and the segment ended).
@@ -141,7 +148,7 @@ open_spans AS (
 ),
 {_levels("open_at_end", "open_spans", DEAL_KEYS)},
 deal_rows AS (
-    SELECT e.* FROM deal_events e JOIN pairs p ON p.team_id = e.team_id AND p.day = e.day
+    SELECT * FROM deal_events
 )
 SELECT day, team_id, rep_id, pipeline_id, currency,
        sum(deals_created), sum(created_won_count), sum(created_won_value), sum(won_count), sum(won_value),
@@ -195,25 +202,25 @@ _BUCKET = (
 
 DURATIONS = f"""
 WITH {PAIRS},
-exits AS MATERIALIZED (
-    SELECT d.team_id, d.owner_id AS rep_id, c.from_stage_id, c.at, {_local("c.at")} AS day,
-           -- The deal's previous stage change: the latest strictly before this one.
-           max(c.at) OVER (
-               PARTITION BY c.deal_id ORDER BY c.at RANGE BETWEEN UNBOUNDED PRECEDING AND interval '1 microsecond' PRECEDING
-           ) AS entered
+changed AS MATERIALIZED (
+    -- The changes out of a stage in the period, with their local day; matched to the pairs below.
+    SELECT c.deal_id, d.team_id, d.owner_id AS rep_id, c.from_stage_id, c.at, {_local("c.at")} AS day
     FROM pipeline_stagechange c
     JOIN pipeline_deal d ON d.id = c.deal_id
     JOIN accounts_team t ON t.id = d.team_id
-    WHERE d.team_id = ANY(%(team_ids)s) AND c.deal_id IN (
-        SELECT c2.deal_id FROM pipeline_stagechange c2 JOIN pipeline_deal d2 ON d2.id = c2.deal_id
-        WHERE d2.team_id = ANY(%(team_ids)s) AND c2.at >= %(start)s AND c2.at < %(end)s
-          AND c2.from_stage_id IS NOT NULL
-    )
+    WHERE d.team_id = ANY(%(team_ids)s) AND c.at >= %(start)s AND c.at < %(end)s AND c.from_stage_id IS NOT NULL
+),
+exits AS MATERIALIZED (
+    -- Those on the pairs' days, each with the deal's previous change (the latest strictly before it), looked up
+    -- in the (deal, at) index rather than by ordering the whole history of every deal.
+    SELECT x.team_id, x.rep_id, x.from_stage_id, x.at, x.day,
+           (SELECT max(e.at) FROM pipeline_stagechange e WHERE e.deal_id = x.deal_id AND e.at < x.at) AS entered
+    FROM changed x
+    JOIN pairs p ON p.team_id = x.team_id AND p.day = x.day
 )
 SELECT x.day, x.team_id, x.rep_id, s.pipeline_id, x.from_stage_id, {_BUCKET}, count(*)
 FROM exits x
 JOIN pipeline_stage s ON s.id = x.from_stage_id
-JOIN pairs p ON p.team_id = x.team_id AND p.day = x.day
 WHERE x.entered IS NOT NULL
 GROUP BY x.day, x.team_id, x.rep_id, s.pipeline_id, x.from_stage_id, {_BUCKET}
 """
@@ -475,7 +482,11 @@ def compute(cursor, pairs: list[tuple[object, date]]) -> None:
         "start": min(window.start for window in windows),
         "end": max(window.end for window in windows),
     }
-    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    # For this transaction only (SET LOCAL, one statement): the work memory, and no JIT. The planner's
+    # estimates for these CTEs are far off (a year of rows taken for a few thousand, or the other way), and
+    # above its cost thresholds PostgreSQL spent seconds compiling them with LLVM (6.5 s of one 35 s DEALS
+    # statement at S=10) for statements that run once.
+    cursor.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", [WORK_MEM])
     for table in STATEMENTS:
         cursor.execute(
             f"CREATE TEMPORARY TABLE {_temporary(table)} ({table.columns}) ON COMMIT DROP AS {table.select}", params

@@ -12,10 +12,12 @@ from django.db import connection
 from analytics import services
 from analytics.figures import TABLES
 from analytics.models import RollupDay
+from crm import services as crm_services
 from crm.models import ActivityKind, FollowUpStatus
+from pipeline import services as pipeline_services
 from pipeline.models import Deal, StageKind
 from tests import factories as f
-from tests.analytics.builders import DAY, make_case, make_deal, make_follow_up, make_survey
+from tests.analytics.builders import DAY, at, make_case, make_deal, make_follow_up, make_survey
 
 pytestmark = pytest.mark.postgres
 
@@ -181,6 +183,64 @@ def test_a_random_world_in_three_zones_one_with_a_clock_change_matches_on_every_
         now=datetime.combine(days[-1] + timedelta(days=2), time(3), tzinfo=ZoneInfo("UTC"))
     )
     assert {day for _team, day in recomputed} >= set(days[::3])
+    assert stored_rows(teams, days) == expected
+
+
+def test_the_nightly_run_after_edits_through_the_services_stores_what_a_full_recompute_gives(world):
+    """The bench's edits in small: activities logged late, deals won, lost, reopened and moved back-dated.
+
+    Only the days the edits marked dirty are recomputed, scattered over the period; every day then holds
+    the rows of the per-day definitions over the data as it now is.
+    """
+    rng = random.Random(20261208)
+    teams = [world.team_a, world.team_b]
+    reps = {world.team_a.pk: [world.rep_a1, world.rep_a2], world.team_b.pk: [world.rep_b]}
+    stages = list(vars(world.pipeline.s).values())
+    open_stages = [stage for stage in stages if stage.kind == StageKind.OPEN]
+    reason = f.LossReasonFactory()
+    contacts = {}
+    for team in teams:
+        contacts[team.pk] = f.ContactFactory(owner=reps[team.pk][0], team=team)
+        for _number in range(30):
+            _random_deal(rng, owner=rng.choice(reps[team.pk]), team=team, stages=stages, reason=reason)
+    days = [DAY + timedelta(days=offset) for offset in range(-12, 4)]
+    services.rollup_range(teams=teams, day_from=days[0], day_to=days[-1])
+    assert not RollupDay.objects.filter(is_dirty=True).exists()
+
+    deals = list(Deal.objects.select_related("stage", "owner", "team").order_by("pk"))
+    rng.shuffle(deals)
+    opened = [deal for deal in deals if deal.stage.kind == StageKind.OPEN]
+    closed = [deal for deal in deals if deal.stage.kind != StageKind.OPEN]
+    assert len(opened) >= 12 and len(closed) >= 3
+    for deal in opened[:3]:
+        pipeline_services.deal_mark_won(deal=deal, by=deal.owner)
+    for deal in opened[3:6]:
+        pipeline_services.deal_mark_lost(deal=deal, by=deal.owner, loss_reason=reason)
+    for deal in opened[6:12]:
+        # Dated back to a day inside the period (or just after the deal entered its stage).
+        when = max(deal.stage_entered_at + timedelta(minutes=1), at(deal.team, rng.choice(days), "13:00"))
+        others = [stage for stage in open_stages if stage != deal.stage]
+        pipeline_services.deal_move_to_stage(deal=deal, stage=rng.choice(others), by=deal.owner, at=when)
+    for deal in closed[:3]:
+        pipeline_services.deal_move_to_stage(deal=deal, stage=open_stages[0], by=deal.owner)
+    for team in teams:
+        for _number in range(4):
+            crm_services.activity_log(
+                by=reps[team.pk][0],
+                kind=rng.choice([ActivityKind.CALL, ActivityKind.MEETING]),
+                occurred_at=at(team, rng.choice(days), "11:30"),
+                contact=contacts[team.pk],
+                subject="logged late",
+            )
+    dirty = set(RollupDay.objects.filter(is_dirty=True, day__in=days).values_list("team_id", "day"))
+    assert dirty and len(dirty) < len(days) * len(teams)
+
+    recomputed = services.rollup_due()
+    assert {(team.pk, day) for team, day in recomputed} >= dirty
+    assert not RollupDay.objects.filter(is_dirty=True).exists()
+    expected = per_day_rows(teams, days)
+    tables = ("DailyDealFigure", "DailyStageFigure", "DailyStageDuration", "DailyLossFigure", "DailyActivityFigure")
+    assert all(expected[table] for table in tables)
     assert stored_rows(teams, days) == expected
 
 
