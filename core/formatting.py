@@ -39,7 +39,7 @@ from functools import lru_cache
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time, get_datetime_format
-from babel.numbers import format_decimal, get_currency_precision, get_currency_symbol
+from babel.numbers import get_currency_precision, get_currency_symbol, parse_pattern
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext, pgettext
 
@@ -127,11 +127,12 @@ def isolate(text: str) -> str:
 def _number_formatter(pattern: str, language: str, digits: str):
     # Babel takes the separators of the numbering system (٬ ٫ in Arabic-Indic) but writes Latin digits.
     table = _TO_ARABIC_INDIC if digits == ARABIC_INDIC else None
-
-    locale = Locale.parse(language)  # parsed once here, not on every number
+    # What format_decimal does on every call, done once: parsing the locale and the pattern
+    # took three quarters of its time (a board formats a thousand numbers; My day hundreds).
+    number_pattern, locale = parse_pattern(pattern), Locale.parse(language)
 
     def fmt(value) -> str:
-        text = format_decimal(value, format=pattern, locale=locale, numbering_system=digits)
+        text = number_pattern.apply(value, locale, numbering_system=digits)
         return text.translate(table) if table else text
 
     return fmt

@@ -93,12 +93,19 @@ class _CardMaker:
         self.dates: dict = {}
         self.owners: dict = {}
         self.durations: dict = {}
+        self.percents: dict = {}
 
     def _date(self, value) -> tuple[str, str]:
         day = formatting.iso_date(value)
         if day not in self.dates:
             self.dates[day] = (day, formatting.date(value))
         return self.dates[day]
+
+    def _percent(self, probability) -> str:
+        # Whole percents: a hundred texts at most, however many cards.
+        if probability not in self.percents:
+            self.percents[probability] = formatting.percent(probability * 100, 0)
+        return self.percents[probability]
 
     def _in_stage(self, entered) -> tuple[str, int]:
         """The time in the stage as text ("12 days", "3 hours"), and its whole days."""
@@ -109,6 +116,14 @@ class _CardMaker:
         if key not in self.durations:
             self.durations[key] = formatting.duration(entered, self.now)
         return self.durations[key], whole_days
+
+    @staticmethod
+    def _company(deal) -> str:
+        """The company's name: read along with the deal on the board (`company_name`), else from the company."""
+        if not deal.company_id:
+            return ""
+        name = getattr(deal, "company_name", None)
+        return name if name is not None else deal.company.name
 
     def __call__(self, deal) -> Card:
         close = deal.expected_close
@@ -122,7 +137,7 @@ class _CardMaker:
             if limit and whole_days >= limit and deal.stage_id not in self.closed:
                 stale = "stale"
         probability = getattr(deal, "win_probability", None)
-        win = formatting.percent(probability * 100, 0) if probability is not None else ""
+        win = self._percent(probability) if probability is not None else ""
         owner = self.owners.get(deal.owner_id)
         if owner is None:
             owner = self.owners[deal.owner_id] = str(deal.owner)
@@ -133,7 +148,7 @@ class _CardMaker:
             title=deal.title,
             url=self.detail_url(deal.pk),
             move_url=self.move_url(deal.pk),
-            company=deal.company.name if deal.company_id else "",
+            company=self._company(deal),
             amount=formatting.money(deal.amount, deal.currency),
             owner=owner,
             closes_on=closes_on,
