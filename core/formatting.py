@@ -38,7 +38,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_skeleton, format_time, get_datetime_format
+from babel.dates import format_skeleton, format_time, get_datetime_format, get_time_format
 from babel.numbers import get_currency_precision, get_currency_symbol, parse_pattern
 from django.utils import timezone
 from django.utils.translation import get_language, gettext, ngettext, pgettext
@@ -273,6 +273,28 @@ def _gregorian_in(day: dt.date, skeleton: str, language: str) -> str:
     return format_skeleton(skeleton, day, locale=language)
 
 
+# The fields a time pattern may use for its text to depend on the hour and minute only.
+_HOUR_MINUTE_FIELDS = frozenset("hHkKma")
+
+
+@lru_cache(maxsize=16)
+def _short_time_by_minute(language: str) -> bool:
+    """Whether the language's short time pattern writes the hour and minute only (8:54 PM), no seconds or zone."""
+    pattern = get_time_format("short", locale=language).pattern
+    letters = {ch for part in pattern.split("'")[::2] for ch in part if ch.isalpha()}
+    return letters <= _HOUR_MINUTE_FIELDS
+
+
+@lru_cache(maxsize=4096)
+def _short_time(hour: int, minute: int, language: str) -> str:
+    return format_time(dt.time(hour, minute), "short", locale=language)
+
+
+@lru_cache(maxsize=16)
+def _datetime_joiner(language: str) -> str:
+    return get_datetime_format("medium", locale=language)
+
+
 def hijri(value) -> str:
     """The Umm al-Qura date of a day: "25 جمادى الآخرة 1448 هـ" / "25 Jumada al-Akhirah 1448 AH"."""
     from hijridate import Gregorian
@@ -315,7 +337,11 @@ def time(value) -> str:
     if value is None or value == "":
         return ""
     moment = _local(value) if isinstance(value, dt.datetime) else value
-    return _localize_digits(format_time(moment, "short", locale=_language()))
+    language = _language()
+    if _short_time_by_minute(language):
+        # The same text for every moment of one minute: formatted once per minute and language.
+        return _localize_digits(_short_time(moment.hour, moment.minute, language))
+    return _localize_digits(format_time(moment, "short", locale=language))
 
 
 def datetime(value) -> str:
@@ -323,7 +349,7 @@ def datetime(value) -> str:
     if value is None or value == "":
         return ""
     moment = _local(value)
-    joined = get_datetime_format("medium", locale=_language())
+    joined = _datetime_joiner(_language())
     return joined.replace("{1}", date(moment.date())).replace("{0}", time(moment))
 
 

@@ -45,16 +45,30 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
     else:
         raise ValueError("timeline needs a contact, a company or a deal")
 
-    activities = (
-        Activity.objects.visible_to(user)
-        .filter(activity_q)
-        .select_related("actor", "contact", "deal")
-        .order_by("-occurred_at", "-pk")[:limit]
+    # Each entry shows its actor's name (and, beside a company or deal, the contact's): the rest of
+    # those rows, and the activity's deal, which no entry shows, were read and built into models for
+    # every entry. On a contact's page every activity is that contact's: it is the page's own object.
+    activities = Activity.objects.visible_to(user).filter(activity_q)
+    activities = activities.select_related(*(("actor",) if contact is not None else ("actor", "contact"))).only(
+        *(field.name for field in Activity._meta.concrete_fields), *_person_name("actor")
     )
+    activities = list(activities.order_by("-occurred_at", "-pk")[:limit])
+    if contact is not None:
+        for activity in activities:
+            activity.contact = contact
     changes = (
         StageChange.objects.visible_to(user)  # the changes of the deals the user may see
         .filter(change_q)
         .select_related("deal", "from_stage", "to_stage", "by")
+        .only(
+            *(field.name for field in StageChange._meta.concrete_fields),
+            "deal__title",
+            "from_stage__name",
+            "from_stage__name_en",
+            "to_stage__name",
+            "to_stage__name_en",
+            *_person_name("by"),
+        )
         .order_by("-at", "-pk")[:limit]
     )
     follow_ups = (
@@ -70,6 +84,11 @@ def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -
     entries += _survey_response_entries(user=user, contact=contact, company=company, deal=deal, limit=limit)
     entries.sort(key=lambda entry: entry["at"], reverse=True)
     return entries[:limit]
+
+
+def _person_name(relation: str) -> tuple[str, ...]:
+    """What a member's name on a page is made of (User.__str__: the full name, else the username)."""
+    return (f"{relation}__first_name", f"{relation}__last_name", f"{relation}__username")
 
 
 def _case_entries(*, user, contact, company, deal, limit: int) -> list[dict]:
