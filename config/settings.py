@@ -255,7 +255,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "core.cache.RedisCache",  # Django's, keeping its client objects (core/cache.py)
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "safqa",
         }

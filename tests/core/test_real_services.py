@@ -25,10 +25,25 @@ def test_visibility_compares_literal_ids_the_deal_indexes_can_use(world):
 
 @pytest.mark.redis
 def test_cache_round_trips_through_redis(settings):
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "core.cache.RedisCache"
     cache.set("safqa:test:greeting", "مرحبا", 30)
     assert cache.get("safqa:test:greeting") == "مرحبا"
     cache.delete("safqa:test:greeting")
+    assert cache.get("safqa:test:greeting") is None
+
+
+@pytest.mark.redis
+def test_the_cache_keeps_one_redis_client_per_pool():
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+
+    backend = caches["default"]
+    assert isinstance(backend, DjangoRedisCache)
+    client = backend._cache.get_client(write=True)
+    assert backend._cache.get_client(write=True) is client and backend._cache.get_client() is client
+    assert client.connection_pool is backend._cache._get_connection_pool(True)
+    backend.set("safqa:test:reused", 1, 30)
+    assert backend.get("safqa:test:reused") == 1 and backend.delete("safqa:test:reused")
 
 
 @pytest.mark.redis
