@@ -204,8 +204,9 @@ def board_deals(*, user, pipeline, stages, owner_id=None, closed_limit: int = CL
     # expected 2,400 of the 500 at S=10), and for that many it hashed all 100,000
     # companies (150 ms of the page's 180). A scalar subquery leaves it no such plan.
     score_model = Deal._meta.get_field("win_score").related_model
-    company_name = Company.objects.filter(pk=OuterRef("company_id")).values("name")[:1]
-    win_probability = score_model.objects.filter(deal=OuterRef("pk")).values("probability")[:1]
+    # order_by(): one row each, so none of the models' default orderings (a join, for the score's).
+    company_name = Company.objects.filter(pk=OuterRef("company_id")).order_by().values("name")[:1]
+    win_probability = score_model.objects.filter(deal=OuterRef("pk")).order_by().values("probability")[:1]
     deals = (
         deals.select_related("owner", "pipeline")
         .only(
