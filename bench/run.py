@@ -1234,6 +1234,12 @@ def main(argv=None) -> int:
 
             module = ops_assistant if op in ASSISTANT_OPS else ops_batch
             crashed |= run_op(results, op, lambda op=op, module=module: getattr(module, f"run_{op}")(ctx))
+        if before:
+            # The rollup and the scoring have just written a million rows that autovacuum has not analyzed yet;
+            # a settled production database has statistics for them (the seed ends with ANALYZE as well).
+            log("ANALYZE")
+            with connect() as conn:
+                conn.execute("ANALYZE")
         if http_ops:
             fx = Fixtures()
             ctx.tokens = create_tokens([fx.admin, fx.manager, fx.rep])
