@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -175,21 +175,25 @@ def _reminder_texts(follow_up: FollowUp) -> tuple[str, str]:
     return title[:250], body
 
 
+def _reminder_notification_fields(follow_up: FollowUp) -> dict:
+    """What a reminder's notification says, written in the recipient's language and time zone."""
+    with user_locale(follow_up.assignee):
+        title, body = _reminder_texts(follow_up)
+    return {
+        "kind": NotificationKind.REMINDER,
+        "title": title,
+        "body": body,
+        "url": reverse("crm:follow_up_update", args=[follow_up.pk]),
+    }
+
+
 def _reminder_notification(follow_up: FollowUp) -> Notification:
     """The reminder's in-app notification, created once per reminder and recipient."""
-    recipient = follow_up.assignee
-    with user_locale(recipient):
-        title, body = _reminder_texts(follow_up)
     notification, _created = Notification.objects.get_or_create(
-        recipient=recipient,
+        recipient=follow_up.assignee,
         follow_up=follow_up,
         reminder_for=follow_up.remind_at,
-        defaults={
-            "kind": NotificationKind.REMINDER,
-            "title": title,
-            "body": body,
-            "url": reverse("crm:follow_up_update", args=[follow_up.pk]),
-        },
+        defaults=_reminder_notification_fields(follow_up),
     )
     return notification
 
@@ -284,7 +288,68 @@ class _Mailer:
 _REMINDER_RELATED = ("assignee", "contact", "company", "deal")
 
 
-def _deliver(follow_up_id: int, now: datetime | None, mailer: _Mailer, loaded: FollowUp | None) -> str:
+def _send_email(follow_up: FollowUp, notification: Notification, mailer: _Mailer, now: datetime) -> str:
+    """Stamp the notification and the follow-up "sent", then send; a failed email undoes the stamps and retries later."""
+    message = _reminder_email(follow_up, notification)
+    before_sending = transaction.savepoint()
+    Notification.objects.filter(pk=notification.pk).update(
+        email_message_id=message.extra_headers["Message-ID"],
+        email_sent_at=now,
+        email_error="",
+        updated_at=timezone.now(),
+    )
+    _mark_sent(follow_up, now)
+    return _send_or_retry(follow_up, message, mailer, now, before_sending)
+
+
+def _send_or_retry(follow_up: FollowUp, message, mailer: _Mailer, now: datetime, before_sending) -> str:
+    try:
+        mailer.send(message)
+    except Exception as error:  # SMTP refused, timed out, unreachable: all retried the same way
+        transaction.savepoint_rollback(before_sending)
+        text = f"{type(error).__name__}: {error}"[:2000]
+        if follow_up.reminder_attempts >= settings.REMINDER_MAX_ATTEMPTS:
+            _reminder_failed(follow_up, error=text)
+            return "failed"
+        # The in-app notification stays, as when the email fails after it was created.
+        _reminder_notification(follow_up)
+        _reminder_retry_later(follow_up, error=text, now=now)
+        return "retry"
+    return "sent"
+
+
+def _send_first_email(follow_up: FollowUp, mailer: _Mailer, now: datetime) -> str | None:
+    """The usual case, a reminder without a notification yet: the notification is inserted already stamped
+    with the email, beside "sent", in one savepoint (3 statements instead of 6). None when the
+    notification exists after all (the savepoint is undone and the caller takes the general path).
+    """
+    recipient = follow_up.assignee
+    notification = Notification(
+        recipient=recipient,
+        follow_up=follow_up,
+        reminder_for=follow_up.remind_at,
+        **_reminder_notification_fields(follow_up),
+    )
+    message = _reminder_email(follow_up, notification)
+    before_sending = transaction.savepoint()
+    try:
+        notification.email_message_id = message.extra_headers["Message-ID"]
+        notification.email_sent_at = now
+        notification.save(force_insert=True)
+    except IntegrityError:  # another attempt created it meanwhile (notification_one_per_reminder)
+        # Back to the savepoint, a known good state, and the transaction goes on (save() had marked it
+        # for rollback; the savepoint is what makes it usable again).
+        transaction.set_rollback(False)
+        transaction.savepoint_rollback(before_sending)
+        return None
+    _mark_sent(follow_up, now)
+    return _send_or_retry(follow_up, message, mailer, now, before_sending)
+
+
+def _deliver(
+    follow_up_id: int, now: datetime | None, mailer: _Mailer, loaded: FollowUp | None, notified: bool = True
+) -> str:
+    """Deliver one claimed reminder; `notified` False says the batch found no notification of it before the lock."""
     with transaction.atomic():
         # The lock is held until the commit: a second delivery of the same reminder
         # (a duplicated task message) waits here and then finds it sent, and the
@@ -307,30 +372,15 @@ def _deliver(follow_up_id: int, now: datetime | None, mailer: _Mailer, loaded: F
                 reminder_state=ReminderState.PENDING, reminder_claimed_at=None, updated_at=timezone.now()
             )
             return "skipped"
+        if not notified and _can_email(follow_up.assignee):
+            outcome = _send_first_email(follow_up, mailer, now)
+            if outcome is not None:
+                return outcome
         notification = _reminder_notification(follow_up)
         if notification.email_sent_at is not None or not _can_email(follow_up.assignee):
             _mark_sent(follow_up, now)
             return "sent"
-        message = _reminder_email(follow_up, notification)
-        before_sending = transaction.savepoint()
-        Notification.objects.filter(pk=notification.pk).update(
-            email_message_id=message.extra_headers["Message-ID"],
-            email_sent_at=now,
-            email_error="",
-            updated_at=timezone.now(),
-        )
-        _mark_sent(follow_up, now)
-        try:
-            mailer.send(message)
-        except Exception as error:  # SMTP refused, timed out, unreachable: all retried the same way
-            transaction.savepoint_rollback(before_sending)
-            text = f"{type(error).__name__}: {error}"[:2000]
-            if follow_up.reminder_attempts >= settings.REMINDER_MAX_ATTEMPTS:
-                _reminder_failed(follow_up, error=text)
-                return "failed"
-            _reminder_retry_later(follow_up, error=text, now=now)
-            return "retry"
-        return "sent"
+        return _send_email(follow_up, notification, mailer, now)
 
 
 def reminder_deliver(*, follow_up_id: int, now: datetime | None = None) -> str:
@@ -356,12 +406,23 @@ def reminders_deliver(*, follow_up_ids: list[int], now: datetime | None = None) 
     "sending" for the lease to bring back; the others go on.
     """
     loaded = FollowUp.objects.select_related(*_REMINDER_RELATED).in_bulk(follow_up_ids)
+    # The reminders that already have their notification (an earlier attempt): one query for the batch.
+    # The others (nearly all) insert theirs without looking first; a notification created between this
+    # query and the row lock shows as a conflict, and that reminder takes the general path.
+    notified = {
+        (follow_up_id, recipient_id, reminder_for)
+        for follow_up_id, recipient_id, reminder_for in Notification.objects.filter(
+            follow_up_id__in=follow_up_ids, reminder_for__isnull=False
+        ).values_list("follow_up_id", "recipient_id", "reminder_for")
+    }
     mailer = _Mailer()
     outcomes = []
     try:
         for follow_up_id in follow_up_ids:
             try:
-                outcomes.append(_deliver(follow_up_id, now, mailer, loaded.get(follow_up_id)))
+                follow_up = loaded.get(follow_up_id)
+                known = follow_up is None or (follow_up.pk, follow_up.assignee_id, follow_up.remind_at) in notified
+                outcomes.append(_deliver(follow_up_id, now, mailer, follow_up, notified=known))
             except Exception:
                 logger.exception("reminder of follow-up %s not delivered; claimed again after the lease", follow_up_id)
                 mailer.close()

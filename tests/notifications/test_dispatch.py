@@ -235,3 +235,76 @@ def test_dispatcher_skips_rows_another_dispatcher_or_a_sender_holds_without_wait
     assert sorted(outcome["value"]) == sorted(follow_up.pk for follow_up in follow_ups[2:])
     # Released, the two rows are claimed by the next run.
     assert sorted(services.reminders_claim()) == sorted(held)
+
+
+def _due_follow_ups(world, count: int) -> list[FollowUp]:
+    now = timezone.now()
+    return [
+        f.FollowUpFactory(
+            assignee=world.rep_a2,
+            team=world.team_a,
+            subject=f"Quote {number}",
+            due_at=now + timedelta(minutes=30),
+            remind_at=now - timedelta(minutes=1),
+            contact=world.a2.contact,
+        )
+        for number in range(count)
+    ]
+
+
+def test_a_batch_costs_the_same_few_statements_per_reminder(world, django_assert_max_num_queries):
+    """One query for the batch's records, one for its existing notifications, then six per reminder:
+    transaction, lock, savepoint, the notification inserted already stamped with its email, "sent", commit."""
+    FollowUp.objects.all().delete()
+    follow_ups = _due_follow_ups(world, 5)
+    claimed = services.reminders_claim()
+    with django_assert_max_num_queries(2 + 6 * len(claimed)):
+        assert services.reminders_deliver(follow_up_ids=claimed) == ["sent"] * len(follow_ups)
+    assert len(mail.outbox) == 5
+    for follow_up in follow_ups:
+        notification = Notification.objects.get(follow_up=follow_up)
+        message = next(m for m in mail.outbox if m.extra_headers["Message-ID"] == notification.email_message_id)
+        assert notification.email_sent_at is not None and message.to == [world.rep_a2.email]
+        assert notification.title == "Reminder: \u2068" + follow_up.subject + "\u2069"
+
+
+def test_a_batch_reuses_the_notification_of_an_earlier_attempt(world):
+    """A reminder whose notification exists (an attempt whose email failed) is sent once, on that notification,
+    whether the batch saw the notification before locking the row or it appeared after that look."""
+    FollowUp.objects.all().delete()
+    earlier, raced, fresh = _due_follow_ups(world, 3)
+    claimed = services.reminders_claim()
+    for follow_up in (earlier, raced):
+        follow_up.refresh_from_db()
+        services._reminder_notification(follow_up)
+    existing = {n.follow_up_id: n.pk for n in Notification.objects.all()}
+
+    loaded = FollowUp.objects.select_related("assignee", "contact", "company", "deal").get(pk=raced.pk)
+    mailer = services._Mailer()
+    # The batch looked before `raced` got its notification: the insert conflicts, and the general path sends.
+    assert services._deliver(raced.pk, None, mailer, loaded, notified=False) == "sent"
+    assert services.reminders_deliver(follow_up_ids=[pk for pk in claimed if pk != raced.pk]) == ["sent", "sent"]
+
+    assert Notification.objects.count() == 3
+    for follow_up in (earlier, raced, fresh):
+        notification = Notification.objects.get(follow_up=follow_up)
+        assert notification.email_sent_at is not None
+        assert existing.get(follow_up.pk, notification.pk) == notification.pk
+        follow_up.refresh_from_db()
+        assert follow_up.reminder_state == ReminderState.SENT
+    assert sorted(m.extra_headers["Message-ID"] for m in mail.outbox) == sorted(
+        Notification.objects.values_list("email_message_id", flat=True)
+    )
+
+
+def test_a_batch_whose_email_fails_keeps_the_notification_and_retries(settings, world):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.EMAIL_TIMEOUT = 2
+    FollowUp.objects.all().delete()
+    (follow_up,) = _due_follow_ups(world, 1)
+    assert services.reminders_deliver(follow_up_ids=services.reminders_claim()) == ["retry"]
+    follow_up.refresh_from_db()
+    assert follow_up.reminder_state == ReminderState.PENDING and "ConnectionRefusedError" in follow_up.reminder_error
+    notification = Notification.objects.get(follow_up=follow_up)
+    assert (notification.email_sent_at, notification.email_message_id) == (None, "")
