@@ -59,11 +59,43 @@ class UpdatedAfterFilterSet(django_filters.FilterSet):
     )
 
 
+class _OnlyAskedChoiceFilters:
+    """Builds the form fields of the record-choice filters (owner, team, tag, company) only when asked for.
+
+    Such a field's choice list is a queryset through visibility, made when the form is built: on
+    every list request, for every such filter, though a request names one at most. A choice filter
+    absent from the query string filters nothing, so leaving its field out changes no answer; the
+    others (search, dates, yes/no, whose parameter names may differ from the filter's) stay.
+    """
+
+    def get_form_class(self):
+        if self.is_bound:
+            skipped = [
+                name
+                for name, declared in self.filters.items()
+                if isinstance(declared, django_filters.filters.QuerySetRequestMixin) and name not in self.data
+            ]
+            if skipped:
+                asked = {name: declared for name, declared in self.filters.items() if name not in skipped}
+                everything, self.filters = self.filters, asked
+                try:
+                    return super().get_form_class()
+                finally:
+                    self.filters = everything
+        return super().get_form_class()
+
+
 def api_filters(filterset_class):
-    """A page FilterSet made an API one: the page-only ordering `o` and search `q` dropped.
+    """A page FilterSet made an API one: the page-only ordering `o` and search `q` dropped, and the
+    record-choice filters' fields built only when their parameter is given (_OnlyAskedChoiceFilters).
 
     The API's cursor fixes the order, and search is named `search` on every API list.
     """
+    filterset_class = type(
+        filterset_class.__name__,
+        (_OnlyAskedChoiceFilters, filterset_class),
+        {"__module__": filterset_class.__module__, "__qualname__": filterset_class.__qualname__},
+    )
     filterset_class.base_filters.pop("o", None)
     filterset_class.base_filters.pop("q", None)
     for declared in filterset_class.base_filters.values():

@@ -81,6 +81,13 @@ def _reader(field):
     if model_field is not None and model_field.is_relation:
         if isinstance(field, PrimaryKeyRelatedField) and field.pk_field is None:
             return lambda record: getattr(record, model_field.attname)
+    elif model_field is not None and type(field) is serializers.BooleanField:
+        # DRF looks a stored yes/no up in its sets of true and false spellings; a bool is its own answer.
+        def read_bool(record):
+            value = getattr(record, source)
+            return value if value is None or type(value) is bool else field.to_representation(value)
+
+        return read_bool
     elif model_field is not None:
 
         def read(record):
