@@ -18,15 +18,17 @@ module turns these dicts into arrays.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from crm.models import Activity, ActivityKind, FollowUp, FollowUpStatus
 from pipeline.models import Deal, StageChange, StageKind
 
 DAY = 86400.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 ACTIVITY_KINDS = tuple(ActivityKind.values)
 WINDOWS = (7, 30)
 # Earlier win rates are smoothed towards one half with this many pseudo-deals, so an
@@ -62,24 +64,41 @@ class DealHistory:
         return current
 
 
+def micros(moment: datetime) -> int:
+    """A moment as whole microseconds since the epoch (exact, and ordered as the moments are)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(value))
+
+
 @dataclass
 class ClosedRecord:
-    """Deals closed over time, per owner and per company: earlier win rates by bisection."""
+    """Deals closed over time, per owner and per company: earlier win rates by bisection.
 
-    times: dict = field(default_factory=lambda: defaultdict(list))
-    wins: dict = field(default_factory=lambda: defaultdict(list))  # cumulative wins
+    Close times and cumulative wins are kept as arrays of machine integers (microseconds
+    since the epoch), not lists of datetimes and ints: at S=10 that is ~10 MB instead of ~65.
+    """
+
+    times: dict = field(default_factory=dict)  # key -> array of close times (µs), in order
+    wins: dict = field(default_factory=dict)  # key -> array of cumulative wins
 
     def add_sorted(self, key, closed_at: datetime, won: bool) -> None:
-        self.times[key].append(closed_at)
-        running = self.wins[key][-1] if self.wins[key] else 0
-        self.wins[key].append(running + (1 if won else 0))
+        times = self.times.get(key)
+        if times is None:
+            times = self.times[key] = array("q")
+            self.wins[key] = array("q")
+        wins = self.wins[key]
+        times.append(micros(closed_at))
+        wins.append((wins[-1] if wins else 0) + (1 if won else 0))
 
     def before(self, key, moment: datetime) -> tuple[int, int]:
         """(closed, won) among the deals of `key` closed strictly before `moment`."""
         times = self.times.get(key)
         if not times:
             return 0, 0
-        index = bisect_left(times, moment)
+        index = bisect_left(times, micros(moment))
         return index, (self.wins[key][index - 1] if index else 0)
 
 
@@ -114,24 +133,24 @@ def load_histories(deal_ids) -> dict[int, DealHistory]:
             pipeline_id=row["pipeline_id"],
             stage_id=row["stage_id"],
         )
-        for row in Deal.objects.filter(pk__in=deal_ids)
+        for row in Deal.objects.filter(pk__any=deal_ids)
         .order_by()
         .values("pk", "created_at", "amount", "currency", "source", "owner_id", "company_id", "pipeline_id", "stage_id")
     }
     for deal_id, at, stage_id in (
-        StageChange.objects.filter(deal_id__in=deal_ids)
+        StageChange.objects.filter(deal__pk__any=deal_ids)
         .order_by("deal_id", "at", "pk")
         .values_list("deal_id", "at", "to_stage_id")
     ):
         histories[deal_id].changes.append((at, stage_id))
     for deal_id, at, kind in (
-        Activity.objects.filter(deal_id__in=deal_ids)
+        Activity.objects.filter(deal__pk__any=deal_ids)
         .order_by("deal_id", "occurred_at")
         .values_list("deal_id", "occurred_at", "kind")
     ):
         histories[deal_id].activities.append((at, kind))
     for deal_id, created, due, status, completed, updated in (
-        FollowUp.objects.filter(deal_id__in=deal_ids)
+        FollowUp.objects.filter(deal__pk__any=deal_ids)
         .order_by()
         .values_list("deal_id", "created_at", "due_at", "status", "completed_at", "updated_at")
     ):
