@@ -49,7 +49,7 @@ from assistant.features import (
     snapshot_moments,
 )
 from assistant.models import WinModel, WinModelStatus
-from pipeline.models import Deal, DealSource, Stage, StageKind
+from pipeline.models import Deal, DealSource, Stage, StageChange, StageKind
 
 CHUNK = 5000
 POINTS_PER_LOGIT = 10  # a factor's points are tenths of a unit of log-odds
@@ -128,6 +128,14 @@ def closed_deals() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     )
 
 
+def snapshot_capacity(closed: int) -> int:
+    """At most how many snapshots the closed deals have: one per stage visit (each change, and the creation)."""
+    changes = StageChange.objects.filter(
+        deal__closed_at__isnull=False, deal__stage__kind__in=[StageKind.WON, StageKind.LOST]
+    ).count()
+    return changes + closed
+
+
 def amount_medians() -> tuple[dict[str, float], float]:
     """Median log10 amount per currency over every deal: the "order of magnitude" each amount is compared with."""
     logs = defaultdict(list)
@@ -141,15 +149,22 @@ def amount_medians() -> tuple[dict[str, float], float]:
 class Snapshots:
     """The training snapshots of closed deals, in the deals' order: X (raw, unscaled), y, stage baseline, deal.
 
-    Built a chunk of deals at a time straight into float32 blocks (one row per snapshot, no
-    array per row), then joined once: at S=10 the 712,000 snapshots take 85 MB instead of the
-    several hundred a list of float64 rows and its copies took. `rows_of(n)` is how many rows
+    Built a chunk of deals at a time straight into one float32 matrix (no array per row, no
+    joining copy): at S=10 the 712,000 snapshots take 85 MB, where a list of float64 rows,
+    its stacked copy and the train-and-holdout stack for the final fit took several hundred. `rows_of(n)` is how many rows
     the first `n` deals have, so the train and holdout sets are views of the same matrix.
     """
 
-    def __init__(self, layout: Layout, deals, record: ClosedRecord, stage_probability: dict[int, int]):
+    def __init__(
+        self, layout: Layout, deals, record: ClosedRecord, stage_probability: dict[int, int], capacity: int = 0
+    ):
         width = len(layout.columns)
-        blocks, labels, baseline, owners, counts = [], [], [], [], []
+        # Rows are written straight into one matrix of `capacity` rows (at most one snapshot per
+        # stage visit): np.zeros takes its memory from the system zeroed and untouched, so rows
+        # never written cost nothing, and no joining copy of the whole matrix is ever made.
+        X = np.zeros((capacity, width), dtype=np.float32)
+        filled = 0
+        labels, baseline, owners, counts = [], [], [], []
         ids, closes, outcomes = deals
         for start in range(0, len(ids), CHUNK):
             stop = start + CHUNK
@@ -162,24 +177,26 @@ class Snapshots:
             histories = load_histories([pk for pk, _closed, _won in chunk])
             moments = [snapshot_moments(histories[pk], closed_at) for pk, closed_at, _won in chunk]
             size = sum(len(each) for each in moments)
-            block = np.zeros((size, width), dtype=np.float32)
+            if filled + size > len(X):  # more visits than counted (a deal moved meanwhile): grow
+                grown = np.zeros((max(filled + size, 2 * len(X)), width), dtype=np.float32)
+                grown[:filled] = X[:filled]
+                X = grown
             chances = np.empty(size, dtype=np.float64)
-            row = 0
+            row = filled
             for (pk, _closed_at, _won), deal_moments in zip(chunk, moments, strict=True):
                 history = histories[pk]
                 for moment in deal_moments:
                     features, context = features_at(history, moment, record)
-                    layout.row(features, history.currency, block[row])
-                    chances[row] = stage_probability.get(context["stage_id"], 0) / 100.0
+                    layout.row(features, history.currency, X[row])
+                    chances[row - filled] = stage_probability.get(context["stage_id"], 0) / 100.0
                     row += 1
+            filled = row
             per_deal = np.fromiter((len(each) for each in moments), dtype=np.int64, count=len(chunk))
-            blocks.append(block)
             baseline.append(chances)
             labels.append(np.repeat(np.fromiter((won for _pk, _c, won in chunk), dtype=np.int8), per_deal))
             owners.append(np.repeat(np.fromiter((pk for pk, _c, _w in chunk), dtype=np.int64), per_deal))
             counts.append(per_deal)
-        self.X = np.concatenate(blocks) if blocks else np.zeros((0, width), dtype=np.float32)
-        del blocks
+        self.X = X[:filled]
         self.y = np.concatenate(labels) if labels else np.zeros(0, dtype=np.int8)
         self.baseline = np.concatenate(baseline) if baseline else np.zeros(0)
         self.deal = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int64)
@@ -213,13 +230,14 @@ def _both_outcomes(y) -> bool:
 ROWS_AT_ONCE = 65536  # rows standardized at a time: float64 temporaries of ~15 MB, never of the matrix's size
 
 
-def fit(X, y) -> dict:
+def fit(X, y, *, in_place: bool = False) -> dict:
     """Standardize, fit the logistic regression; the result is plain JSON-able parameters.
 
     The mean and standard deviation are summed in float64 a slice of rows at a time, and the
     standardized copy is float32 like X: scikit-learn's lbfgs fits float32 input as it is
     (the coefficients differ from a float64 fit by ~1e-7), where a float64 copy of the 712,000
     snapshots at S=10 took 171 MB and numpy's `(X - mean) / scale` two of them at once.
+    With `in_place` (the last use of a float32 X) X itself is standardized: no copy at all.
     """
     rows = len(X)
     mean = X.mean(axis=0, dtype=np.float64)
@@ -229,7 +247,7 @@ def fit(X, y) -> dict:
         squares += np.einsum("ij,ij->j", centred, centred)
     scale = np.sqrt(squares / rows)
     scale[scale == 0] = 1.0
-    z = np.empty(X.shape, dtype=np.float32)
+    z = X if in_place and X.dtype == np.float32 else np.empty(X.shape, dtype=np.float32)
     for start in range(0, rows, ROWS_AT_ONCE):
         z[start : start + ROWS_AT_ONCE] = (X[start : start + ROWS_AT_ONCE] - mean) / scale
     model = LogisticRegression(C=1.0, max_iter=2000)
@@ -335,7 +353,7 @@ def train(*, now: datetime | None = None, min_closed: int | None = None) -> WinM
         "holdout_deals": len(ids) - split,
         "cutoff": from_micros(cut_off) if cut_off is not None else None,
     }
-    snapshots = Snapshots(layout, deals, record, stage_probability)
+    snapshots = Snapshots(layout, deals, record, stage_probability, capacity=snapshot_capacity(len(ids)))
     del record, deals, ids, closes  # only the matrix is needed from here on
     cut = snapshots.rows_of(split)
     train_set, holdout_set = snapshots.part(0, cut), snapshots.part(cut, len(snapshots))
@@ -358,7 +376,9 @@ def train(*, now: datetime | None = None, min_closed: int | None = None) -> WinM
     params_json: dict = {}
     if status == WinModelStatus.IN_USE:
         # Judged on the holdout, used fitted on everything: the newest deals teach the most.
-        params_json = fit(snapshots.X, snapshots.y)
+        # The matrix's last use: standardized in place (it is not read again).
+        params_json = fit(snapshots.X, snapshots.y, in_place=True)
+        del snapshots, train_set, holdout_set
         params_json["base_rate"] = float(sigmoid(params_json["intercept"]))
     params_json.update(
         {
