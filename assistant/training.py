@@ -150,9 +150,10 @@ class Snapshots:
     """The training snapshots of closed deals, in the deals' order: X (raw, unscaled), y, stage baseline, deal.
 
     Built a chunk of deals at a time straight into one float32 matrix (no array per row, no
-    joining copy): at S=10 the 712,000 snapshots take 85 MB, where a list of float64 rows,
-    its stacked copy and the train-and-holdout stack for the final fit took several hundred. `rows_of(n)` is how many rows
-    the first `n` deals have, so the train and holdout sets are views of the same matrix.
+    joining copy): at S=10 the 712,000 snapshots take 85 MB, where a list of float64 rows, its
+    stacked copy and the train-and-holdout stack for the final fit took several hundred.
+    `rows_of(n)` is how many rows the first `n` deals have, so the train and holdout sets are
+    views of the same matrix.
     """
 
     def __init__(
