@@ -18,15 +18,20 @@ module turns these dicts into arrays.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+from django.db import connection
+from django.db.models import BigIntegerField, F, Func
 
 from crm.models import Activity, ActivityKind, FollowUp, FollowUpStatus
 from pipeline.models import Deal, StageChange, StageKind
 
 DAY = 86400.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 ACTIVITY_KINDS = tuple(ActivityKind.values)
 WINDOWS = (7, 30)
 # Earlier win rates are smoothed towards one half with this many pseudo-deals, so an
@@ -62,24 +67,42 @@ class DealHistory:
         return current
 
 
+def micros(moment: datetime) -> int:
+    """A moment as whole microseconds since the epoch (exact, and ordered as the moments are)."""
+    return (moment - EPOCH) // MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(value))
+
+
 @dataclass
 class ClosedRecord:
-    """Deals closed over time, per owner and per company: earlier win rates by bisection."""
+    """Deals closed over time, per owner and per company: earlier win rates by bisection.
 
-    times: dict = field(default_factory=lambda: defaultdict(list))
-    wins: dict = field(default_factory=lambda: defaultdict(list))  # cumulative wins
+    Close times and cumulative wins are kept as arrays of machine integers (microseconds
+    since the epoch), not lists of datetimes and ints: at S=10 that is ~10 MB instead of ~65.
+    """
 
-    def add_sorted(self, key, closed_at: datetime, won: bool) -> None:
-        self.times[key].append(closed_at)
-        running = self.wins[key][-1] if self.wins[key] else 0
-        self.wins[key].append(running + (1 if won else 0))
+    times: dict = field(default_factory=dict)  # key -> array of close times (µs), in order
+    wins: dict = field(default_factory=dict)  # key -> array of cumulative wins
+
+    def add_sorted(self, key, closed_at: datetime | int, won: bool) -> None:
+        """Add a deal closed at `closed_at` (a datetime, or microseconds since the epoch), in close order."""
+        times = self.times.get(key)
+        if times is None:
+            times = self.times[key] = array("q")
+            self.wins[key] = array("q")
+        wins = self.wins[key]
+        times.append(closed_at if isinstance(closed_at, int) else micros(closed_at))
+        wins.append((wins[-1] if wins else 0) + (1 if won else 0))
 
     def before(self, key, moment: datetime) -> tuple[int, int]:
         """(closed, won) among the deals of `key` closed strictly before `moment`."""
         times = self.times.get(key)
         if not times:
             return 0, 0
-        index = bisect_left(times, moment)
+        index = bisect_left(times, micros(moment))
         return index, (self.wins[key][index - 1] if index else 0)
 
 
@@ -89,7 +112,8 @@ def closed_record() -> ClosedRecord:
     rows = (
         Deal.objects.filter(closed_at__isnull=False, stage__kind__in=[StageKind.WON, StageKind.LOST])
         .order_by("closed_at", "pk")
-        .values_list("owner_id", "company_id", "closed_at", "stage__kind")
+        .annotate(closed_us=read_micros("closed_at"))
+        .values_list("owner_id", "company_id", "closed_us", "stage__kind")
         .iterator(chunk_size=20000)
     )
     for owner_id, company_id, closed_at, kind in rows:
@@ -100,48 +124,83 @@ def closed_record() -> ClosedRecord:
     return record
 
 
-def load_histories(deal_ids) -> dict[int, DealHistory]:
-    """The histories of `deal_ids`: four queries, whatever their number."""
-    histories = {
-        row["pk"]: DealHistory(
-            pk=row["pk"],
-            created_at=row["created_at"],
-            amount=float(row["amount"]),
-            currency=row["currency"],
-            source=row["source"] or "",
-            owner_id=row["owner_id"],
-            company_id=row["company_id"],
-            pipeline_id=row["pipeline_id"],
-            stage_id=row["stage_id"],
+def read_micros(name: str):
+    """The timestamp column `name` as read for the features.
+
+    On PostgreSQL, whole microseconds since the epoch (bigint): Django's timestamptz loader
+    parses each value in Python (a regular expression and a `replace` per value), which was
+    half of reading the histories; `as_moment` turns the integer back into the same aware
+    datetime. Elsewhere (SQLite), the timestamp itself.
+    """
+    if connection.vendor == "postgresql":
+        return Func(
+            F(name), template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint", output_field=BigIntegerField()
         )
-        for row in Deal.objects.filter(pk__in=deal_ids)
-        .order_by()
-        .values("pk", "created_at", "amount", "currency", "source", "owner_id", "company_id", "pipeline_id", "stage_id")
+    return F(name)
+
+
+def as_moment(value) -> datetime | None:
+    """A value read by `read_micros` as an aware datetime (None stays None)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return EPOCH + timedelta(microseconds=value)
+
+
+def load_histories(deal_ids) -> dict[int, DealHistory]:
+    """The histories of `deal_ids`: four queries, whatever their number (the ids go as one array)."""
+    histories = {
+        pk: DealHistory(
+            pk=pk,
+            created_at=as_moment(created),
+            amount=float(amount),
+            currency=currency,
+            source=source or "",
+            owner_id=owner_id,
+            company_id=company_id,
+            pipeline_id=pipeline_id,
+            stage_id=stage_id,
+        )
+        for pk, created, amount, currency, source, owner_id, company_id, pipeline_id, stage_id in (
+            Deal.objects.filter(pk__any=deal_ids)
+            .order_by()
+            .annotate(created_us=read_micros("created_at"))
+            .values_list(
+                "pk", "created_us", "amount", "currency", "source", "owner_id", "company_id", "pipeline_id", "stage_id"
+            )
+        )
     }
     for deal_id, at, stage_id in (
-        StageChange.objects.filter(deal_id__in=deal_ids)
+        StageChange.objects.filter(deal__pk__any=deal_ids)
         .order_by("deal_id", "at", "pk")
-        .values_list("deal_id", "at", "to_stage_id")
+        .annotate(at_us=read_micros("at"))
+        .values_list("deal_id", "at_us", "to_stage_id")
     ):
-        histories[deal_id].changes.append((at, stage_id))
+        histories[deal_id].changes.append((as_moment(at), stage_id))
     for deal_id, at, kind in (
-        Activity.objects.filter(deal_id__in=deal_ids)
+        Activity.objects.filter(deal__pk__any=deal_ids)
         .order_by("deal_id", "occurred_at")
-        .values_list("deal_id", "occurred_at", "kind")
+        .annotate(at_us=read_micros("occurred_at"))
+        .values_list("deal_id", "at_us", "kind")
     ):
-        histories[deal_id].activities.append((at, kind))
+        histories[deal_id].activities.append((as_moment(at), kind))
     for deal_id, created, due, status, completed, updated in (
-        FollowUp.objects.filter(deal_id__in=deal_ids)
+        FollowUp.objects.filter(deal__pk__any=deal_ids)
         .order_by()
-        .values_list("deal_id", "created_at", "due_at", "status", "completed_at", "updated_at")
+        .annotate(
+            created_us=read_micros("created_at"),
+            due_us=read_micros("due_at"),
+            completed_us=read_micros("completed_at"),
+            updated_us=read_micros("updated_at"),
+        )
+        .values_list("deal_id", "created_us", "due_us", "status", "completed_us", "updated_us")
     ):
         if status == FollowUpStatus.OPEN:
             ended = None
         elif status == FollowUpStatus.DONE:
-            ended = completed or updated
+            ended = completed if completed is not None else updated
         else:  # cancelled: the last change is when
             ended = updated
-        histories[deal_id].follow_ups.append((created, due, ended))
+        histories[deal_id].follow_ups.append((as_moment(created), as_moment(due), as_moment(ended)))
     return histories
 
 

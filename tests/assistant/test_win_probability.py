@@ -319,3 +319,42 @@ def test_the_nightly_task_records_a_run_and_the_card_says_why_the_model_is_not_u
     body = _client(world.manager_a).get("/api/v1/win-model/").json()
     assert body["in_use"] is False and "يحتاج نموذج الفوز إلى 200 صفقة مغلقة على الأقل ولديه 60" in body["reason"]
     assert win_model_train() == version + 1  # a second run records a new version and changes nothing else
+
+
+def test_a_batch_of_scores_replaces_the_previous_ones_exactly(world):
+    """The worker's batch write (COPY and one upsert on PostgreSQL): values, rounding and factors as given."""
+    from assistant import services
+
+    now = timezone.now()
+    first = services.win_model_record(
+        version=1, trained_at=now, status=WinModelStatus.IN_USE, params={}, metrics={}, by=None
+    )
+    second = services.win_model_record(
+        version=2, trained_at=now, status=WinModelStatus.IN_USE, params={}, metrics={}, by=None
+    )
+    deals = [world.a1.deal.pk, world.a2.deal.pk]
+    services.deal_scores_write_many(
+        deal_ids=deals, probabilities=[0.5, 0.5], base_probabilities=0.5, factors=[[], []], model=first, scored_at=now
+    )
+    factors = [
+        [{"code": "stage", "points": -12.4, "params": {"name": 'عرض "نهائي" \\ {أ,ب}', "name_en": "Offer"}}],
+        [{"code": "days_since_activity", "points": 3.0, "params": {"days": 21, "any": True}}],
+    ]
+    later = now + timedelta(hours=1)
+    written = services.deal_scores_write_many(
+        deal_ids=deals,
+        probabilities=[0.123456, 1.5],
+        base_probabilities=[0.40004, 0.4],
+        factors=factors,
+        model=second,
+        scored_at=later,
+    )
+    assert written == 2
+    scores = {score.deal_id: score for score in DealScore.objects.filter(deal__in=deals)}
+    assert len(scores) == 2 == DealScore.objects.count()
+    one, two = scores[deals[0]], scores[deals[1]]
+    assert (str(one.probability), str(one.base_probability)) == ("0.1235", "0.4000")
+    assert str(two.probability) == "1.0000"  # clamped to a probability
+    assert [one.factors, two.factors] == factors
+    assert {one.model_version, two.model_version} == {2}
+    assert one.scored_at == later
