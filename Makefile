@@ -48,8 +48,11 @@ run: install
 	worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
+# The suite on PYTEST_WORKERS processes (pytest-xdist; 0 runs it in this one): each worker has its
+# own test database and Redis database (tests/services.py), and tests marked xdist_group share one.
+PYTEST_WORKERS ?= 2
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 # Seeds at scale SCALE, serves with gunicorn (DEBUG=0, 2 workers), drives 16 clients, times the
 # hand-written SQL floor; prints the table and writes bench/results/<date>-<scale>.json.

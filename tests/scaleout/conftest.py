@@ -28,6 +28,17 @@ def database_url_for_processes() -> str:
     return f"postgres://{credentials}@{params.get('HOST') or '127.0.0.1'}:{params.get('PORT') or 5432}/{params['NAME']}"
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it does in this same hook)
+def pytest_collection_modifyitems(config, items):
+    # In a parallel run (make test: --dist loadgroup) the tests that use the replica go to one worker,
+    # so one copy of the cluster is taken, not one a worker. Each would be isolated all the same
+    # (its own directory, port and test database), but pg_basebackup copies every database of the
+    # cluster, the other workers' included.
+    for item in items:
+        if "streaming_replica" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("streaming-replica"))
+
+
 @pytest.fixture(scope="session")
 def streaming_replica(django_db_setup, django_db_blocker):
     """One replica for the session, taken once the test database exists; stopped and deleted at the end."""
