@@ -116,6 +116,21 @@ def test_stale_if_match_answers_412_and_changes_nothing(world, bearer):
     assert (contact.job_title, contact.version) == ("first", 2)
 
 
+def test_if_match_works_the_same_for_a_client_that_accepts_gzip(world, bearer):
+    # Pages are gzip-compressed (core.middleware.HtmlGZipMiddleware); the API must not be, since
+    # compressing weakens the ETag ('W/"1"') that If-Match compares strongly.
+    api = bearer(world.rep_a1, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    url = f"/api/v1/contacts/{world.a1.contact.pk}/"
+    fetched = api.get(url)
+    assert "Content-Encoding" not in fetched
+    assert fetched["ETag"] == '"1"'
+    changed = api.patch(url, {"job_title": "first"}, format="json", HTTP_IF_MATCH=fetched["ETag"])
+    assert changed.status_code == 200 and changed["ETag"] == '"2"' and "Content-Encoding" not in changed
+    stale = api.patch(url, {"job_title": "second"}, format="json", HTTP_IF_MATCH=fetched["ETag"])
+    assert stale.status_code == 412
+    assert api.patch(url, {"job_title": "third"}, format="json", HTTP_IF_MATCH=changed["ETag"]).status_code == 200
+
+
 def test_without_if_match_the_last_write_wins(world, bearer):
     api = bearer(world.rep_a1)
     url = f"/api/v1/deals/{world.a1.deal.pk}/"
