@@ -220,7 +220,7 @@ def forecast_notes(forecasts: list[dict]) -> tuple[str, bool]:
         months = sorted({row["months"] for row in short})
         parts.append(
             f"{len(short)} too short: {', '.join(map(str, months))} complete months of history, "
-            f"{short[0]['needed']} needed (the seed spans 365 days), so no backtest error"
+            f"{short[0]['needed']} needed (too few won deals in that currency at this scale), so no backtest error"
         )
     return "; ".join(parts), bool(fitted)
 

@@ -3,8 +3,12 @@
 Per scale unit S: 10,000 companies, 100,000 contacts (about a third with Arabic
 names), 50,000 deals over 2 pipelines with their stage history, 200,000
 activities and 20,000 follow-ups, over the 365 days before the anchor (00:00 UTC
-of `today`). Teams and people do not scale: 5 teams, each with a manager and 10
-reps, and an administrator.
+of `today`). On top of those, 6,300 deals per unit (360 at the least) closed, won
+or lost, in the two years before that year: the sales forecast's history (~36
+months of won deals per team and currency), with a growing trend and a yearly
+season; they have no customer and no activities, are never bench-rep-01's, and get
+the ids after the year's deals. Teams and people do not scale: 5 teams, each with
+a manager and 10 reps, and an administrator.
 
 The same scale, seed and `today` give the same rows, ids included: every value
 comes from `random.Random` streams seeded from `seed`, and every time from the
@@ -32,6 +36,7 @@ from bisect import bisect_right
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 from string import ascii_letters, digits
 
@@ -86,14 +91,23 @@ class Counts:
     deals: int
     activities: int
     follow_ups: int
+    # Closed deals of the two years before the span (the sales forecast's history), on top of `deals`.
+    history_deals: int = 0
 
 
-PER_UNIT = Counts(companies=10_000, contacts=100_000, deals=50_000, activities=200_000, follow_ups=20_000)
+# history_deals: about a fifth more closed deals (50,000 deals of the span close ~31,500 of them).
+PER_UNIT = Counts(
+    companies=10_000, contacts=100_000, deals=50_000, activities=200_000, follow_ups=20_000, history_deals=6_300
+)
 
 # The timeline contact's own entries (170 + 8 stage changes + 22 = TIMELINE_ENTRIES).
 TIMELINE_ACTIVITIES = 170
 TIMELINE_FOLLOW_UPS = 22
 TIMELINE_DEAL_COUNT = 2
+
+# The closed deals before the span: 24 months of them, so that with the span's year every team
+# and currency has ~36 months of won deals (the sales forecast needs 18, 30 for a yearly season).
+HISTORY_MONTHS = 24
 
 # Floors so that every team has customers and the fixtures fit, whatever the scale.
 MINIMUM = Counts(
@@ -102,6 +116,9 @@ MINIMUM = Counts(
     deals=TIMELINE_DEAL_COUNT + 2 * TEAM_COUNT,
     activities=TIMELINE_ACTIVITIES + 30,
     follow_ups=TIMELINE_FOLLOW_UPS + 10,
+    # Three a month per team over the two years, so that each team's currencies, USD the rarer,
+    # have won deals back to the start (at S=0.01 more than a fifth of the closed deals, then).
+    history_deals=HISTORY_MONTHS * TEAM_COUNT * 3,
 )
 
 
@@ -133,6 +150,10 @@ class SeedError(Exception):
 DAY = 86_400
 HOUR = 3_600
 SPAN = 365 * DAY  # seconds of history before the anchor
+HISTORY_SPAN = HISTORY_MONTHS * 365 * DAY // 12  # closings of the history deals: the two years before the span
+# How many deals close in each calendar month, relative to the best one (history deals only): the
+# quarter's and the year's ends busy, the summer and the fasting month's usual weeks quiet.
+CLOSING_SEASON = (0.85, 0.9, 1.0, 0.85, 0.8, 0.7, 0.55, 0.6, 0.85, 0.9, 0.95, 1.0)
 
 # name, time zone, country, currencies (weighted by repetition), cities, share of Arabic names
 TEAMS = [
@@ -594,7 +615,7 @@ class _Loader:
         self.cases(cursor)
         self.contacts(cursor)
         self.tags(cursor)
-        last_seq = self.counts.companies + self.counts.contacts + self.counts.deals
+        last_seq = self.counts.companies + self.counts.contacts + self.counts.deals + self.counts.history_deals
         self.copy(
             cursor,
             "core_changecounter",
@@ -1075,6 +1096,7 @@ class _Loader:
         rng = self.rng("deals")
         outcomes = self.rng("outcomes")
         count = self.counts.deals
+        history, history_details = self._history_paths()
         specials = TIMELINE_DEAL_COUNT
         randoms = count - specials
         created = sorted(int(rng.random() * (SPAN - HOUR)) for _ in range(randoms))
@@ -1217,14 +1239,15 @@ class _Loader:
                 "stage_id",
                 "change_seq",
             ],
-            rows(),
-            count,
+            chain(rows(), self._history_deal_rows(history, history_details, count)),
+            count + len(history),
         )
 
         def changes():
             pk = 0
-            for index, (_pipeline, path, times) in enumerate(paths):
-                by = self.rep_user[self.deal_owner[index]]
+            owners = chain(self.deal_owner, (owner for owner, _amount, _source in history_details))
+            for index, ((_pipeline, path, times), owner) in enumerate(zip(chain(paths, history), owners, strict=True)):
+                by = self.rep_user[owner]
                 previous = None
                 for stage, at in zip(path, times, strict=True):
                     pk += 1
@@ -1237,9 +1260,88 @@ class _Loader:
             "pipeline_stagechange",
             ["id", "created_at", "updated_at", "at", "by_id", "deal_id", "from_stage_id", "to_stage_id"],
             changes(),
-            self.deal_stage_count,
+            self.deal_stage_count + sum(len(path) for _pipeline, path, _times in history),
         )
         self.deal_paths = paths
+
+    def _history_paths(self) -> tuple[list[tuple[int, list[int], list[int]]], list[tuple[int, Decimal, str]]]:
+        """The deals closed in the HISTORY_SPAN before the span: (pipeline, stage path, change times) and
+        (owner, amount, source) of each.
+
+        Their own random streams, so the span's rows stay exactly as they are. Closings grow
+        from about a third of the last month's rate two years back (a growing business, joining
+        the span's first months, when its own deals start closing) and follow CLOSING_SEASON; every
+        closing is a day before the span or earlier, so the span's days (rollups, open pipeline) see none.
+        Won or lost is the same known-answer draw as the span's closed deals (assistant/planted.py).
+        """
+        rng = self.rng("history-deals")
+        outcomes = self.rng("history-outcomes")
+        peak = max(CLOSING_SEASON)
+        closings = []
+        while len(closings) < self.counts.history_deals:
+            share = rng.random()
+            # A day before the span at the latest: on the previous local day in every team's time zone.
+            at = -HISTORY_SPAN + int(share * (HISTORY_SPAN - DAY))
+            weight = (0.35 + 0.65 * share) * CLOSING_SEASON[self.at(at).month - 1] / peak
+            if rng.random() < weight:
+                closings.append(at)
+        closings.sort()
+        paths, details = [], []
+        for closing in closings:
+            pipeline = 0 if rng.random() < 0.75 else 1
+            stages = self.open_stages[pipeline]
+            reached = stages[: 1 + rng.randrange(len(stages))]
+            made = closing - int((7 + rng.random() * 110) * DAY)
+            between = sorted(made + 1 + int(rng.random() * (closing - made - 1)) for _ in range(len(reached) - 1))
+            # Never bench-rep-01: the board rep's pages measure the span's deals only.
+            owner = 1 + rng.randrange(REP_COUNT - 1)
+            amount = (
+                Decimal(rng.randrange(5, 500) * 1000 + rng.choice((0, 250, 500, 750)))
+                if pipeline == 0
+                else Decimal(rng.randrange(2, 200) * 1000)
+            )
+            source = rng.choice(SOURCES)
+            won = draw_won(outcomes, planted_logit(amount=float(amount), source=source, gap_days=PLANTED_GAP))
+            final = self.won_stage[pipeline] if won else self.lost_stage[pipeline]
+            paths.append((pipeline, [*reached, final], [made, *between, closing]))
+            details.append((owner, amount, source))
+        return paths, details
+
+    def _history_deal_rows(self, history, details, first: int):
+        """The rows of the history deals, ids and change sequence numbers after the span's deals."""
+        rng = self.rng("history-deal-rows")
+        seq = self.counts.companies + self.counts.contacts + first
+        for k, ((pipeline, path, times), (owner, amount, source)) in enumerate(zip(history, details, strict=True)):
+            index = first + k
+            made, last = times[0], times[-1]
+            stage = path[-1]
+            lost = stage in self.lost_stage
+            spec = TEAMS[self.rep_team[owner]]
+            product = rng.choice(DEAL_PRODUCTS_AR if self.rep_arabic[owner] else DEAL_PRODUCTS_EN)
+            reason = rng.randrange(len(LOSS_REASONS)) if lost else -1
+            yield (
+                index + 1,
+                self.at(made),
+                self.at(last),
+                f"{product} #{index + 1}"[:200],
+                amount,
+                rng.choice(spec[3]),
+                (self.at(last) + timedelta(days=rng.randrange(-20, 10))).date(),
+                self.at(last),
+                self.at(last),
+                "",
+                rng.choice(COMPETITORS) if reason == COMPETITOR_REASON else "",
+                source,
+                1,
+                None,
+                None,
+                self.rep_user[owner],
+                self.rep_team[owner] + 1,
+                reason + 1 if reason >= 0 else None,
+                self.pipeline_ids[pipeline],
+                stage,
+                seq + k + 1,
+            )
 
     # -- activities and follow-ups --
 

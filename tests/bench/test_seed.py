@@ -1,5 +1,6 @@
 """The benchmark data set: sizes, fixtures, derived columns, consistency, determinism, and the app working on it."""
 
+import dataclasses
 import hashlib
 from datetime import date, timedelta
 
@@ -70,18 +71,30 @@ def scalar(sql: str) -> int:
         return cursor.fetchone()[0]
 
 
+def scalar_rows(sql: str) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
 def test_row_counts_follow_the_scale(seeded, db):
     counts = bench_seed.counts_for(SCALE)
-    assert (counts.companies, counts.contacts, counts.deals, counts.activities, counts.follow_ups) == (
-        100,
-        1_000,
-        500,
-        2_000,
-        200,
-    )
+    assert (
+        counts.companies,
+        counts.contacts,
+        counts.deals,
+        counts.activities,
+        counts.follow_ups,
+        counts.history_deals,
+    ) == (100, 1_000, 500, 2_000, 200, 360)
+    assert bench_seed.counts_for(1).history_deals == 6_300
     assert Company.objects.count() == counts.companies
     assert Contact.objects.count() == counts.contacts
-    assert Deal.objects.count() == counts.deals
+    start = ANCHOR - timedelta(days=365)
+    # The year's deals, and the history deals closed before it (the sales forecast's history).
+    assert Deal.objects.filter(created_at__gte=start).count() == counts.deals
+    assert Deal.objects.count() == counts.deals + counts.history_deals
+    assert Deal.objects.filter(closed_at__lt=start).count() == counts.history_deals
     assert Activity.objects.count() == counts.activities
     assert FollowUp.objects.count() == counts.follow_ups
     from cases.models import Case
@@ -190,7 +203,9 @@ def test_records_pass_the_models_own_validation(seeded, db):
         "SELECT count(*) FROM pipeline_stagechange WHERE at >= '{anchor}'",
         "SELECT count(*) FROM crm_contact WHERE updated_at < created_at OR created_at < '{start}' "
         "OR last_contacted_at > updated_at",
-        "SELECT count(*) FROM pipeline_deal WHERE updated_at < created_at OR created_at < '{start}'",
+        # before the year, only the history deals: closed before it, with no customer
+        "SELECT count(*) FROM pipeline_deal WHERE updated_at < created_at OR created_at < '{start}' "
+        "AND (closed_at IS NULL OR closed_at >= '{start}' OR company_id IS NOT NULL OR contact_id IS NOT NULL)",
         "SELECT count(*) FROM crm_followup WHERE updated_at < created_at",
         # support cases: the contact's team, the owner in it, times in order, minutes that match them
         "SELECT count(*) FROM cases_case k JOIN crm_contact c ON c.id = k.contact_id WHERE c.team_id <> k.team_id "
@@ -205,6 +220,31 @@ def test_records_pass_the_models_own_validation(seeded, db):
 def test_rows_are_consistent_with_each_other(seeded, db, sql):
     start = ANCHOR - timedelta(days=365)
     assert scalar(sql.format(anchor=ANCHOR.isoformat(), start=start.isoformat())) == 0
+
+
+def test_every_team_and_currency_has_won_deals_for_a_forecast_and_its_backtest(seeded, db):
+    from assistant.forecast import months_needed
+
+    start = ANCHOR - timedelta(days=365)
+    rows = scalar_rows(
+        "SELECT d.team_id, d.currency, min(d.closed_at), count(*) FROM pipeline_deal d "
+        "JOIN pipeline_stage s ON s.id = d.stage_id WHERE s.kind = 'won' GROUP BY 1, 2"
+    )
+    assert len(rows) == 5 * 2  # each team's local currency and USD
+    for team, currency, first_won, _count in rows:
+        months = (ANCHOR.year - first_won.year) * 12 + ANCHOR.month - first_won.month - 1
+        assert months >= months_needed(), (team, currency, first_won)
+    # The history deals won and lost by the same known function as the year's (assistant/planted.py):
+    # both outcomes, at rates like the year's.
+    won_before, closed_before = scalar_rows(
+        "SELECT count(*) FILTER (WHERE s.kind = 'won'), count(*) FROM pipeline_deal d "
+        f"JOIN pipeline_stage s ON s.id = d.stage_id WHERE d.closed_at < '{start.isoformat()}'"
+    )[0]
+    won_after, closed_after = scalar_rows(
+        "SELECT count(*) FILTER (WHERE s.kind = 'won'), count(*) FROM pipeline_deal d "
+        f"JOIN pipeline_stage s ON s.id = d.stage_id WHERE d.closed_at >= '{start.isoformat()}'"
+    )[0]
+    assert abs(won_before / closed_before - won_after / closed_after) < 0.15
 
 
 def test_timeline_contact_shows_200_entries_on_its_page(seeded, rep1, client):
@@ -266,6 +306,36 @@ def test_same_scale_seed_and_day_give_the_same_rows(seeded, db):
     with transaction.atomic():
         bench_seed.seed(scale=SCALE, seed=bench_seed.DEFAULT_SEED + 1, today=TODAY, reset_first=True)
     assert fingerprint() != before
+
+
+def _year_fingerprint() -> str:
+    """A digest of the seed year's rows: every table but the history deals and their stage changes."""
+    limit = bench_seed.counts_for(SCALE).deals
+    digest = hashlib.sha256()
+    queries = [
+        "SELECT * FROM crm_company ORDER BY id",
+        "SELECT * FROM crm_contact ORDER BY id",
+        f"SELECT * FROM pipeline_deal WHERE id <= {limit} ORDER BY id",
+        f"SELECT * FROM pipeline_stagechange WHERE deal_id <= {limit} ORDER BY id",
+        "SELECT * FROM crm_activity ORDER BY id",
+        "SELECT * FROM crm_followup ORDER BY id",
+        "SELECT * FROM cases_case ORDER BY id",
+    ]
+    with connection.cursor() as cursor:
+        for sql in queries:
+            cursor.execute(sql)
+            digest.update(repr(cursor.fetchall()).encode())
+    return digest.hexdigest()
+
+
+def test_the_history_deals_leave_the_years_rows_as_they_were(seeded, db, monkeypatch):
+    with_history = _year_fingerprint()
+    monkeypatch.setattr(bench_seed, "PER_UNIT", dataclasses.replace(bench_seed.PER_UNIT, history_deals=0))
+    monkeypatch.setattr(bench_seed, "MINIMUM", dataclasses.replace(bench_seed.MINIMUM, history_deals=0))
+    with transaction.atomic():
+        bench_seed.seed(scale=SCALE, today=TODAY, reset_first=True)
+        assert Deal.objects.count() == bench_seed.counts_for(SCALE).deals
+        assert _year_fingerprint() == with_history
 
 
 def test_seeding_again_with_the_same_scale_does_nothing_and_another_scale_is_refused(seeded, db, capsys):
