@@ -111,9 +111,16 @@ def _channel_actions(customer) -> list[Action]:
 def _overdue(user, now, limit, *, known=None, own_open_deals=None):
     from crm.models import FollowUp, FollowUpStatus
 
-    if known is not None:  # My day's own list of due follow-ups (oldest first), read once for both
-        follow_ups = [follow_up for follow_up in known if follow_up.due_at < now][:limit]
-    else:
+    follow_ups = None
+    if known is not None:  # My day's first due follow-ups (oldest first) and how many are due in all
+        shown, total = known
+        overdue = [follow_up for follow_up in shown if follow_up.due_at < now]
+        # The card is cut at its first few: it holds the oldest `limit` overdue follow-ups when it holds
+        # that many, when it also holds one not yet overdue (every older one is then in it), or when it
+        # holds every due follow-up. Else (many overdue ones dismissed) they are read here.
+        if len(overdue) >= limit or len(overdue) < len(shown) or (total is not None and len(shown) >= total):
+            follow_ups = overdue[:limit]
+    if follow_ups is None:
         follow_ups = (
             FollowUp.objects.visible_to(user)
             .filter(assignee=user, status=FollowUpStatus.OPEN, due_at__lt=now)
@@ -330,16 +337,22 @@ def next_actions(
     limit: int = LIMIT,
     per_kind: int = PER_KIND,
     due_follow_ups=None,
+    due_follow_ups_total: int | None = None,
     going_cold_deals=None,
     stage_ids=None,
 ) -> list[Suggestion]:
     """The member's next best actions, best first (see the module's docstring for the order and the rules).
 
-    My day passes what it already read for its other cards: `due_follow_ups` (crm.selectors.follow_ups_due)
-    and `going_cold_deals` (pipeline.selectors.going_cold), so they are not read twice, and
-    `stage_ids` (pipeline.selectors.open_stage_ids).
+    My day passes what it already read for its other cards: `due_follow_ups` (the first of
+    crm.selectors.follow_ups_due, oldest first) with `due_follow_ups_total` (how many are due in all; None
+    when unknown), and `going_cold_deals` (pipeline.selectors.going_cold), so they are not read twice,
+    and `stage_ids` (pipeline.selectors.open_stage_ids). The due list may be cut short: the overdue
+    follow-ups it cannot stand for (when many were dismissed) are read again.
     """
-    known = {"overdue": None if due_follow_ups is None else list(due_follow_ups), "cold": going_cold_deals}
+    known = {
+        "overdue": None if due_follow_ups is None else (list(due_follow_ups), due_follow_ups_total),
+        "cold": going_cold_deals,
+    }
     from assistant.planning_models import SuggestionDismissal
 
     if user is None or not user.is_authenticated:

@@ -223,10 +223,13 @@ def dashboard(*, viewer: int, admin: bool, teams: list[int], start, end, today):
 
 
 def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, now):
-    """My day (GET /) for a rep: open follow-ups due today or earlier (oldest 50, with what they are
-    about), own open deals per currency, own open deals expected to close this month, the 20 open
+    """My day (GET /) for a rep: open follow-ups due today or earlier (the oldest ten, with what they are
+    about, and how many in all), own open deals per currency, own open deals expected to close this month
+    (the soonest ten and how many in all; workspace.my_day's numbers), the 20 open
     deals quiet longest past the team's going-cold days (0: none; latest activity of the deal, its company
     and its contact: one index probe each), and the rep's current quotas."""
+    from workspace.my_day import CLOSING_DEALS_SHOWN, FOLLOW_UPS_SHOWN
+
     query = f"""
     WITH open_deals AS (
         SELECT d.* FROM pipeline_deal d JOIN pipeline_stage s ON s.id = d.stage_id
@@ -246,7 +249,10 @@ def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, no
             LEFT JOIN crm_company co ON co.id = f.company_id LEFT JOIN pipeline_deal d ON d.id = f.deal_id
             WHERE f.assignee_id = %(viewer)s AND f.status = 'open' AND f.due_at < %(end_of_today)s
             AND {_visible_owned("f", "assignee_id")}
-            ORDER BY f.due_at, f.id LIMIT 50) x),
+            ORDER BY f.due_at, f.id LIMIT %(follow_ups_shown)s) x),
+        'follow_ups_total', (SELECT count(*) FROM crm_followup f
+            WHERE f.assignee_id = %(viewer)s AND f.status = 'open' AND f.due_at < %(end_of_today)s
+            AND {_visible_owned("f", "assignee_id")}),
         'totals', (SELECT json_agg(x) FROM (
             SELECT currency, count(*) AS count, sum(amount) AS total FROM open_deals GROUP BY 1 ORDER BY 1) x),
         'closing', (SELECT json_agg(x) FROM (
@@ -255,7 +261,9 @@ def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, no
             FROM open_deals d JOIN pipeline_stage s ON s.id = d.stage_id
             LEFT JOIN crm_company co ON co.id = d.company_id LEFT JOIN crm_contact c ON c.id = d.contact_id
             WHERE d.expected_close >= %(month_start)s AND d.expected_close < %(month_end)s
-            ORDER BY d.expected_close, d.id) x),
+            ORDER BY d.expected_close, d.id LIMIT %(closing_shown)s) x),
+        'closing_total', (SELECT count(*) FROM open_deals d
+            WHERE d.expected_close >= %(month_start)s AND d.expected_close < %(month_end)s),
         'going_cold', (SELECT json_agg(x) FROM (
             SELECT * FROM cold WHERE going_cold_days > 0  -- 0 switches the alert off
             AND last_activity_at < %(now)s - make_interval(days => going_cold_days)
@@ -271,6 +279,8 @@ def my_day(*, viewer: int, admin: bool, end_of_today, month_start, month_end, no
         "month_start": month_start,
         "month_end": month_end,
         "now": now,
+        "follow_ups_shown": FOLLOW_UPS_SHOWN,
+        "closing_shown": CLOSING_DEALS_SHOWN,
     }
 
 

@@ -21,6 +21,7 @@ from core.phones import search_form
 from core.querysets import visible_exists
 from core.text import normalize_text
 from crm.models import Company, Contact, FollowUp, FollowUpKind, FollowUpStatus, Tag
+from crm.selectors import end_of_today
 from pipeline.models import Deal, StageKind
 
 
@@ -215,10 +216,17 @@ def _assignees(request):
 
 
 class FollowUpFilterSet(filters.FilterSet):
-    """Mine and open by default; overdue / today / next 7 days / later; by kind and by assignee."""
+    """Mine and open by default; today and overdue / overdue / today / next 7 days / later; by kind and by assignee."""
 
     STATUS = [("open", _("Open")), ("done", _("Done")), ("all", _("All"))]
-    DUE = [("overdue", _("Overdue")), ("today", _("Today")), ("week", _("Next 7 days")), ("later", _("Later"))]
+    # "today_or_overdue" is My day's list of due follow-ups (crm.selectors.follow_ups_due), its "See all" link.
+    DUE = [
+        ("today_or_overdue", _("Today and overdue")),
+        ("overdue", _("Overdue")),
+        ("today", _("Today")),
+        ("week", _("Next 7 days")),
+        ("later", _("Later")),
+    ]
 
     status = filters.ChoiceFilter(label=capfirst(_("status")), choices=STATUS, method="filter_status", empty_label=None)
     due = filters.ChoiceFilter(label=capfirst(_("due")), choices=DUE, method="filter_due", empty_label=_("Any time"))
@@ -256,6 +264,8 @@ class FollowUpFilterSet(filters.FilterSet):
     def filter_due(self, queryset, name, value):
         now = timezone.localtime()
         start_of_day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if value == "today_or_overdue":
+            return queryset.filter(due_at__lt=end_of_today(now), status=FollowUpStatus.OPEN)
         if value == "overdue":
             return queryset.filter(due_at__lt=now, status=FollowUpStatus.OPEN)
         if value == "today":

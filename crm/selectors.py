@@ -17,14 +17,20 @@ def end_of_today(now: datetime | None = None) -> datetime:
     return timezone.make_aware(datetime.combine(local.date() + timedelta(days=1), time.min))
 
 
+def _due(*, user, now: datetime | None = None):
+    return FollowUp.objects.visible_to(user).filter(
+        assignee=user, status=FollowUpStatus.OPEN, due_at__lt=end_of_today(now)
+    )
+
+
 def follow_ups_due(*, user, now: datetime | None = None, limit: int = 50):
     """The user's own open follow-ups due today or earlier, oldest first."""
-    return (
-        FollowUp.objects.visible_to(user)
-        .filter(assignee=user, status=FollowUpStatus.OPEN, due_at__lt=end_of_today(now))
-        .select_related("contact", "company", "deal")
-        .order_by("due_at", "pk")[:limit]
-    )
+    return _due(user=user, now=now).select_related("contact", "company", "deal").order_by("due_at", "pk")[:limit]
+
+
+def follow_ups_due_count(*, user, now: datetime | None = None) -> int:
+    """How many follow-ups `follow_ups_due` has in all (one COUNT on the (assignee, status, due) rows)."""
+    return _due(user=user, now=now).count()
 
 
 def timeline(*, user, contact=None, company=None, deal=None, limit: int = 200) -> list[dict]:

@@ -32,11 +32,11 @@ from crm.models import Activity, Company, Contact, FollowUp
 from crm.selectors import (
     company_cities,
     customer_deals,
-    follow_ups_due,
     follow_ups_for_list,
     timeline,
     with_company_counts,
 )
+from workspace import my_day
 
 # Companies and contacts ------------------------------------------------------
 
@@ -412,7 +412,7 @@ def follow_up_update(request, pk: int):
 def _my_day_follow_ups(request):
     """My day's due list after one of its follow-ups changed; the `follow-ups-changed` event tells the
     page's other sections that read follow-ups (the next best actions) to redraw themselves."""
-    response = render(request, "crm/partials/follow_up_list.html", {"follow_ups": follow_ups_due(user=request.user)})
+    response = render(request, "crm/partials/follow_up_list.html", my_day.due_follow_ups(user=request.user))
     response["HX-Trigger"] = "follow-ups-changed"
     return response
 

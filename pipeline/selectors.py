@@ -1,6 +1,6 @@
 """Reads of deals for pages; every one goes through visibility."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.db.models import Count, Sum
 
@@ -31,17 +31,30 @@ def open_deal_totals(*, user, stage_ids=None) -> list[dict]:
     return currency_totals(own_open_deals(user=user, stage_ids=stage_ids))
 
 
+def this_month(today=None) -> tuple[date, date]:
+    """The first day of the current month (in the user's time zone) and the first day of the next one."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    start = today.replace(day=1)
+    return start, (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def deals_closing_this_month_count(*, user, today=None, stage_ids=None) -> int:
+    """How many deals `deals_closing_this_month` has in all, in one COUNT."""
+    start, end = this_month(today)
+    return (
+        own_open_deals(user=user, stage_ids=stage_ids).filter(expected_close__gte=start, expected_close__lt=end).count()
+    )
+
+
 def deals_closing_this_month(*, user, today=None, stage_ids=None):
     """The user's own open deals expected to close in the current month (in their time zone).
 
     Only what My day's list shows is read: title, amount, currency, the day and the stage (a rep
     has hundreds: 327 at S=10, each of which also joined its company and contact for nothing).
     """
-    from django.utils import timezone
-
-    today = today or timezone.localdate()
-    start = today.replace(day=1)
-    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    start, end = this_month(today)
     return (
         own_open_deals(user=user, stage_ids=stage_ids)
         .filter(expected_close__gte=start, expected_close__lt=end)

@@ -353,3 +353,20 @@ def test_pipelines_refuse_a_stale_if_match_for_admins(world, bearer):
     assert api.patch(url, {"name_en": "Old"}, format="json", HTTP_IF_MATCH=etag).status_code == 412
     world.pipeline.refresh_from_db()
     assert world.pipeline.name_en == "New sales"
+
+
+def test_follow_ups_api_due_today_or_overdue_shares_the_pages_filter(world, bearer):
+    """The API's follow-up filters are the page's: `due=today_or_overdue` is open and due before the end of today."""
+    from crm.selectors import end_of_today
+
+    now = timezone.now()
+    overdue = f.FollowUpFactory(assignee=world.rep_a1, team=world.team_a, due_at=now - timedelta(days=3))
+    later_today = f.FollowUpFactory(
+        assignee=world.rep_a1, team=world.team_a, due_at=end_of_today() - timedelta(seconds=1)
+    )
+    tomorrow = f.FollowUpFactory(assignee=world.rep_a1, team=world.team_a, due_at=end_of_today())
+    api = bearer(world.rep_a1)
+    found = _ids(api.get("/api/v1/follow-ups/", {"due": "today_or_overdue"}))
+    assert {overdue.pk, later_today.pk} <= found
+    assert tomorrow.pk not in found
+    assert api.get("/api/v1/follow-ups/", {"due": "tomorrowish"}).status_code == 400

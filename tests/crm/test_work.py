@@ -312,3 +312,33 @@ def test_my_day_shows_closing_this_month_and_going_cold(client, world):
     f.ActivityFactory(actor=world.rep_a1, team=world.team_a, contact=None, company=quiet_company)
     html = client.get(reverse("workspace:home")).content.decode()
     assert "مؤسسة الصمت" not in card(html, "cold-title")
+
+
+def test_follow_up_list_due_today_or_overdue_is_my_days_list(client, world):
+    """`due=today_or_overdue`: my open follow-ups due before the end of today (My day's "See all" link)."""
+    from crm.selectors import end_of_today
+
+    now = timezone.now()
+    overdue = f.FollowUpFactory(
+        assignee=world.rep_a1, team=world.team_a, subject="متأخرة منذ أسبوع", due_at=now - timedelta(days=7)
+    )
+    later_today = f.FollowUpFactory(
+        assignee=world.rep_a1, team=world.team_a, subject="آخر اليوم", due_at=end_of_today() - timedelta(seconds=1)
+    )
+    tomorrow = f.FollowUpFactory(assignee=world.rep_a1, team=world.team_a, subject="أول الغد", due_at=end_of_today())
+    done = f.FollowUpFactory(
+        assignee=world.rep_a1,
+        team=world.team_a,
+        subject="منجزة متأخرة",
+        due_at=now - timedelta(days=2),
+        status=FollowUpStatus.DONE,
+        completed_at=now,
+    )
+    client.force_login(world.rep_a1)
+    html = client.get(reverse("crm:follow_up_list"), {"due": "today_or_overdue"}).content.decode()
+    assert overdue.subject in html and later_today.subject in html
+    assert tomorrow.subject not in html and done.subject not in html
+    assert world.a2.follow_up.subject not in html
+    # "overdue" alone leaves out what is due later today.
+    html = client.get(reverse("crm:follow_up_list"), {"due": "overdue"}).content.decode()
+    assert overdue.subject in html and later_today.subject not in html

@@ -186,3 +186,66 @@ def test_bad_deal_value_gets_a_translated_error_and_saves_nothing(page, world, l
         if language == "ar":
             assert any("\u0600" <= ch <= "\u06ff" for ch in error)
     assert Deal.objects.count() == before
+
+
+@pytest.fixture
+def my_day_page(browser, live_server, request):
+    from tests.e2e.conftest import open_sized_page
+
+    yield from open_sized_page(browser, live_server, request.param)
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+@pytest.mark.parametrize("my_day_page", [{"width": 390, "height": 844}, {"width": 1366, "height": 800}], indirect=True)
+def test_my_day_shows_the_first_ten_and_see_all_opens_the_full_filtered_lists(my_day_page, world, language):
+    from django.utils import translation
+
+    from core import formatting
+    from tests import factories as f
+    from workspace.my_day import CLOSING_DEALS_SHOWN, FOLLOW_UPS_SHOWN
+
+    page = my_day_page
+    rep = world.rep_a1
+    FollowUp.objects.filter(assignee=rep).update(due_at=timezone.now() + timedelta(days=3))
+    Deal.objects.filter(owner=rep).update(expected_close=None)
+    rep.language = language
+    rep.save()
+    now = timezone.now()
+    month_end = (timezone.localdate().replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    for n in range(FOLLOW_UPS_SHOWN + 4):
+        f.FollowUpFactory(
+            assignee=rep,
+            team=world.team_a,
+            contact=world.a1.contact,
+            subject=f"متابعة {n}",
+            due_at=now - timedelta(hours=n + 1),
+        )
+    for n in range(CLOSING_DEALS_SHOWN + 7):
+        f.DealFactory(
+            owner=rep,
+            team=world.team_a,
+            stage=world.pipeline.s.proposal,
+            title=f"صفقة {n}",
+            expected_close=month_end - timedelta(days=n % 5),
+        )
+    sign_in(page, rep.username)
+    assert page.locator("#follow-up-list li.follow-up-item").count() == FOLLOW_UPS_SHOWN
+    closing = page.locator("section[aria-labelledby=closing-title]")
+    assert closing.locator("li").count() == CLOSING_DEALS_SHOWN
+    name = f"my-day-{page.viewport_size['width']}-{language}"
+    screenshot(page, name)
+    assert_accessible(page, f"My day ({language}, {page.viewport_size['width']} px)")
+
+    with translation.override(language):
+        follow_ups_total, deals_total = (
+            formatting.count(FOLLOW_UPS_SHOWN + 4),
+            formatting.count(CLOSING_DEALS_SHOWN + 7),
+        )
+    page.locator("#follow-up-list a", has_text=follow_ups_total).click()
+    page.wait_for_url(re.compile(r"due=today_or_overdue"))
+    assert page.locator("#follow-up-table tbody tr").count() == FOLLOW_UPS_SHOWN + 4
+
+    page.goto("/")
+    closing.locator("a", has_text=deals_total).click()
+    page.wait_for_url(re.compile(r"expected_close_after="))
+    assert page.locator("table.deal-table tbody tr").count() == CLOSING_DEALS_SHOWN + 7
