@@ -21,6 +21,9 @@ baseline's; it is then fitted again on every closed deal before scoring the open
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import itertools
 import math
 import time
@@ -224,6 +227,18 @@ class SnapshotRows:
         return len(self.y)
 
 
+def release_free_memory() -> None:
+    """Give the heap the history reads freed back to the system before the fits allocate theirs.
+
+    Reading 850,000 snapshots' histories leaves tens of megabytes of freed Python objects in
+    glibc's heap; the fits' arrays come from fresh mappings, so without a trim the worker's peak
+    is the two added together. Where the C library has no malloc_trim, collecting is all it does.
+    """
+    gc.collect()
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def _both_outcomes(y) -> bool:
     return len(y) > 0 and int(y.min()) == 0 and int(y.max()) == 1
 
@@ -356,6 +371,7 @@ def train(*, now: datetime | None = None, min_closed: int | None = None) -> WinM
     }
     snapshots = Snapshots(layout, deals, record, stage_probability, capacity=snapshot_capacity(len(ids)))
     del record, deals, ids, closes  # only the matrix is needed from here on
+    release_free_memory()
     cut = snapshots.rows_of(split)
     train_set, holdout_set = snapshots.part(0, cut), snapshots.part(cut, len(snapshots))
     fields["train_snapshots"] = len(train_set)
