@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from bench.results import BenchContext, result
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # as tests/e2e/conftest.py
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # tests/e2e/conftest.py launches with these too
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -162,41 +162,45 @@ def _describe(figures: dict) -> str:
     return text
 
 
+def _size_row(op: str, load: dict, target_kb: float, wall: float, notes: str, errors: int = 0) -> dict:
+    """One load's bytes as a result row (a size has no spread: p50 = p95 = p99)."""
+    size = load["bytes"] / KB
+    return result(
+        op,
+        unit="KB",
+        p50=size,
+        p95=size,
+        p99=size,
+        count=load["responses"],
+        wall_s=wall,
+        target=f"≤ {target_kb:g} KB",
+        met=size <= target_kb,
+        errors=errors,
+        notes=notes + _describe(load),
+    )
+
+
 def run_phone_transfer(ctx: BenchContext, session_key: str, cookie_name: str) -> list[dict]:
     started = time.perf_counter()
     figures = measure(ctx.base_url, {"name": cookie_name, "value": session_key})
     wall = time.perf_counter() - started
-    first, second = figures["first"], figures["next"]
-    rows = [
-        result(
+    controlled = figures["controlled"]
+    return [
+        _size_row(
             "phone_transfer_first",
-            unit="KB",
-            p50=first["bytes"] / KB,
-            p95=first["bytes"] / KB,
-            p99=first["bytes"] / KB,
-            count=first["responses"],
-            wall_s=wall,
-            target=f"≤ {FIRST_LOAD_TARGET_KB:g} KB",
-            met=first["bytes"] / KB <= FIRST_LOAD_TARGET_KB,
-            notes=f"My day at 390×844 as bench-rep-01, empty cache: {_describe(first)}",
+            figures["first"],
+            FIRST_LOAD_TARGET_KB,
+            wall,
+            "My day at 390×844 as bench-rep-01, empty cache: ",
         ),
-        result(
+        _size_row(
             "phone_transfer_next",
-            unit="KB",
-            p50=second["bytes"] / KB,
-            p95=second["bytes"] / KB,
-            p99=second["bytes"] / KB,
-            count=second["responses"],
-            wall_s=wall,
-            target=f"≤ {NEXT_LOAD_TARGET_KB:g} KB",
-            met=second["bytes"] / KB <= NEXT_LOAD_TARGET_KB,
-            errors=0 if figures["controlled"] else 1,
-            notes=(
-                "the next load, the service worker in control: "
-                if figures["controlled"]
-                else "the service worker did not control the page on the next load: "
-            )
-            + _describe(second),
+            figures["next"],
+            NEXT_LOAD_TARGET_KB,
+            wall,
+            "the next load, the service worker in control: "
+            if controlled
+            else "the service worker did not control the page on the next load: ",
+            errors=0 if controlled else 1,
         ),
     ]
-    return rows

@@ -769,18 +769,24 @@ def search_page_check(html: str, floor_text: str) -> str:
     return ", ".join(f"{len(ids)} {kind}" for kind, ids in shown.items()) + " shown, same as the floor;"
 
 
-def op_search_page(ctx, fx, sessions) -> list[dict]:
-    """The global search page (GET /search/?q=الشهري, HTML) as bench-rep-01: up to 10 contacts, companies and
-    deals the rep may see whose name (or deal title, company) holds the seeded fragment."""
-    path = search_page_path()
-    headers = session_header(sessions["rep"])
-    query = search_page_floor(fx.rep.pk)
+def checked_page_result(op: str, ctx, path: str, headers: dict, query, check) -> list[dict]:
+    """A page measured under load after one request of it was checked against its floor's answer
+    (`check(html, floor_text)` raises on a difference and returns the notes)."""
     status, _headers, body = http_get(ctx.port, path, headers)
     if status != 200:
         raise RuntimeError(f"{path} answered {status}")
     with ctx.connect() as conn:
-        notes = search_page_check(body.decode(), conn.execute(*query).fetchone()[0])
-    return [load_result("search_page", ctx, [{"path": path, "headers": headers}], [query], notes=notes)]
+        notes = check(body.decode(), conn.execute(*query).fetchone()[0])
+    return [load_result(op, ctx, [{"path": path, "headers": headers}], [query], notes=notes)]
+
+
+def op_search_page(ctx, fx, sessions) -> list[dict]:
+    """The global search page (GET /search/?q=الشهري, HTML) as bench-rep-01: up to 10 contacts, companies and
+    deals the rep may see whose name (or deal title, company) holds the seeded fragment."""
+    headers = session_header(sessions["rep"])
+    return checked_page_result(
+        "search_page", ctx, search_page_path(), headers, search_page_floor(fx.rep.pk), search_page_check
+    )
 
 
 def deal_list_path() -> str:
@@ -811,15 +817,9 @@ def deal_list_check(html: str, floor_text: str) -> str:
 def op_deal_list(ctx, fx, sessions) -> list[dict]:
     """The deal list (GET /deals/?o=-win_probability, first page of 25) as bench-rep-01, with the chance of
     winning of each deal: the win model's scores when the win_model operation ran first (or ran before)."""
-    path = deal_list_path()
     headers = session_header(sessions["rep"])
     query = floor.deal_list(viewer=fx.rep.pk, admin=False)
-    status, _headers, body = http_get(ctx.port, path, headers)
-    if status != 200:
-        raise RuntimeError(f"{path} answered {status}")
-    with ctx.connect() as conn:
-        notes = deal_list_check(body.decode(), conn.execute(*query).fetchone()[0])
-    return [load_result("deal_list", ctx, [{"path": path, "headers": headers}], [query], notes=notes)]
+    return checked_page_result("deal_list", ctx, deal_list_path(), headers, query, deal_list_check)
 
 
 def op_phone_transfer(ctx, fx, sessions) -> list[dict]:
